@@ -1,0 +1,25 @@
+"""Domain signals: how apps downstream of ``alerts`` (escalation, fallbacks) react.
+
+Each is sent after the transaction that made the change commits, with ``alert_id``
+(and extra keywords where noted). Receivers live in the other app's ``receivers.py``
+and only enqueue work; they never write in the sender's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+alert_raised = Signal()  # alert_id
+alert_updated = Signal()  # alert_id, severity_raised: bool
+alert_acknowledged = Signal()  # alert_id, user_id
+alert_unacknowledged = Signal()  # alert_id, user_id
+alert_resolved = Signal()  # alert_id, user_id (None when resolved by an integration)
+alert_reopened = Signal()  # alert_id, user_id
+alert_assigned = Signal()  # alert_id, assignee_id
+
+
+def send_on_commit(signal: Signal, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: signal.send(sender=None, **kwargs))

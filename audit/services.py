@@ -1,0 +1,133 @@
+"""``audit_record`` is the one way to write the audit log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from audit.chain import GENESIS_HASH, canonical_payload, entry_hash
+from audit.models import AuditEntry
+
+# Any constant works; it names the one advisory lock that serializes chain appends.
+_CHAIN_LOCK_KEY = 0x41_55_44_49_54  # "AUDIT"
+
+
+def _lock_chain() -> None:
+    """Serialize appends so each entry links to the true previous one.
+
+    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback.
+    SQLite: every write transaction already holds the database lock (IMMEDIATE mode).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+
+
+def _describe_target(target: Any) -> tuple[str, str, int | None]:
+    if target is None:
+        return "", "", None
+    if isinstance(target, models.Model):
+        team_id = getattr(target, "team_id", None)
+        if team_id is None and target._meta.label_lower == "accounts.team":
+            team_id = target.pk
+        return target._meta.label_lower, str(target.pk), team_id
+    if isinstance(target, tuple) and len(target) == 2:
+        return str(target[0]), str(target[1]), None
+    raise TypeError(f"audit target must be a model instance or (type, id), not {type(target).__name__}")
+
+
+def _normalize(data: Any) -> Any:
+    # Store exactly what will be read back, so the hash verifies after a round trip.
+    return json.loads(json.dumps(data or {}, default=str, sort_keys=True))
+
+
+@dataclass(frozen=True)
+class AuditActor:
+    """An actor that is not a user: an integration, the scheduler, a management command."""
+
+    label: str
+    id: int | None = None
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: Any = None,
+    data: dict[str, Any] | None = None,
+    team_id: int | None = None,
+    ip_address: str | None = None,
+) -> AuditEntry:
+    """Append one entry, inside the caller's transaction (opens one if there is none).
+
+    ``actor`` is a user, an ``AuditActor`` or ``None`` (the system).
+    ``target`` is a model instance or a ``(type, id)`` pair.
+    """
+    target_type, target_id, target_team = _describe_target(target)
+    if actor is None:
+        actor_id, actor_label = None, "system"
+    elif isinstance(actor, AuditActor):
+        actor_id, actor_label = actor.id, actor.label
+    elif getattr(actor, "is_authenticated", False):
+        actor_id, actor_label = actor.pk, str(getattr(actor, "email", actor))
+    else:
+        actor_id, actor_label = None, "anonymous"
+
+    with transaction.atomic():
+        _lock_chain()
+        previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+        fields: dict[str, Any] = {
+            "created_at": timezone.now(),
+            "actor_id": actor_id,
+            "actor_label": actor_label[:254],
+            "team_id": team_id if team_id is not None else target_team,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "data": _normalize(data),
+            "ip_address": ip_address,
+        }
+        digest = entry_hash(canonical_payload(**fields), previous)
+        return AuditEntry.objects.create(prev_hash=previous, hash=digest, **fields)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    entry_id: int
+    reason: str
+
+
+def audit_chain_verify(*, batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
+    """Walk the chain in id order; return (entries checked, first break or None)."""
+    previous = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(AuditEntry.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
+        if not batch:
+            return checked, None
+        for entry in batch:
+            if entry.prev_hash != previous:
+                return checked, ChainBreak(
+                    entry.pk, "previous hash does not match: an earlier entry was removed or edited"
+                )
+            payload = canonical_payload(
+                created_at=entry.created_at,
+                actor_id=entry.actor_id,
+                actor_label=entry.actor_label,
+                team_id=entry.team_id,
+                action=entry.action,
+                target_type=entry.target_type,
+                target_id=entry.target_id,
+                data=entry.data,
+                ip_address=entry.ip_address,
+            )
+            if entry_hash(payload, entry.prev_hash) != entry.hash:
+                return checked, ChainBreak(entry.pk, "content does not match its hash: the entry was edited")
+            previous = entry.hash
+            checked += 1
+            last_id = entry.pk
