@@ -17,7 +17,9 @@ class AuditListApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         actor = serializers.CharField(required=False, help_text="actor id or email")
-        action = serializers.CharField(required=False, help_text='exact action, or a prefix ending in "." (e.g. "alert.")')
+        action = serializers.CharField(
+            required=False, help_text='exact action, or a prefix ending in "." (e.g. "alert.")'
+        )
         target_type = serializers.CharField(required=False, help_text='e.g. "alerts.alert"')
         target_id = serializers.CharField(required=False)
         team = serializers.IntegerField(required=False, source="team_id")

@@ -25,7 +25,9 @@ def test_platform_admin_sees_all_and_filters():
     response = client_for(admin).get("/api/v1/audit")
     assert response.status_code == 200
     assert len(response.json()["results"]) == 3
-    assert [e["action"] for e in client_for(admin).get("/api/v1/audit?action=alert.").json()["results"]] == ["alert.raised"]
+    assert [e["action"] for e in client_for(admin).get("/api/v1/audit?action=alert.").json()["results"]] == [
+        "alert.raised"
+    ]
     by_actor = client_for(admin).get(f"/api/v1/audit?actor={admin.email}").json()["results"]
     assert {e["team_id"] for e in by_actor} == {team_a.pk, team_b.pk}
     assert len(client_for(admin).get(f"/api/v1/audit?team={team_b.pk}").json()["results"]) == 1

@@ -51,11 +51,13 @@ def test_orm_refuses_update_and_delete():
 
 @pytest.mark.django_db
 def test_data_round_trips_so_the_hash_still_verifies():
-    audit_record(actor=None, action="a.b", data={"when": "2013-02-08T10:00:00+00:00", "n": 1.5, "nested": {"z": [1, "x"]}})
+    audit_record(
+        actor=None, action="a.b", data={"when": "2013-02-08T10:00:00+00:00", "n": 1.5, "nested": {"z": [1, "x"]}}
+    )
     assert audit_chain_verify() == (1, None)
 
 
-def _tamper(sql: str, params: list[object]) -> None:
+def _tamper(sql: str, params: list[str | int]) -> None:
     """What an attacker with raw database access does (on PostgreSQL the trigger must be off first)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
