@@ -173,6 +173,7 @@ def test_add_note(cast):
         ("notes", {"note": ""}),
         ("notes", {"note": ["a"]}),
         ("notes", {"note": "x" * 4001}),
+        ("notes", {"note": "nul \x00 inside"}),
         ("acknowledge", {"note": {"a": 1}}),
         ("resolve", {"note": "x" * 4001}),
         ("reopen", {"note": ["a"]}),

@@ -145,6 +145,7 @@ def test_filters_created_range_and_search(cast):
         ({"created_since": "yesterday"}, "created_since"),
         ({"created_since": "2026-02-01T00:00:00Z", "created_until": "2026-01-01T00:00:00Z"}, "created_until"),
         ({"search": "x" * 201}, "search"),
+        ({"search": "a\x00b"}, "search"),
         ({"cursor": "not-a-cursor"}, "cursor"),
     ],
 )
@@ -213,6 +214,15 @@ def test_detail_for_staff_has_all_fields_timeline_and_my_state(cast):
     assert [entry["kind"] for entry in body["timeline"]] == ["triggered", "acknowledged", "note"]
     assert body["timeline"][2]["message"] == "called the hotel"
     assert body["timeline"][2]["actor_label"] == cast.agent.email
+
+
+def test_detail_runs_a_constant_number_of_queries(cast, django_assert_max_num_queries):
+    alert = alert_raise(team=cast.team, type="flight_delayed", severity="high", title="UA1 delayed").alert
+    for index in range(30):
+        alert_note_add(alert_id=alert.pk, by=cast.agent if index % 2 else cast.owner, note=f"note {index}")
+    with django_assert_max_num_queries(3):  # the caller's teams, the alert with its people, the timeline
+        response = api(cast.agent).get(f"{LIST}/{alert.pk}")
+    assert len(response.json()["timeline"]) == 31
 
 
 def test_detail_for_customer_hides_internal_notes_and_actors(cast):
