@@ -8,13 +8,20 @@ Schema (version 1), sent to ``team.<id>`` and ``alert.<id>``::
      "version": 1,
      "alert": {<ALERT_PUBLIC_FIELDS>},
      "data": {...}}          # optional, event-specific (e.g. the escalation step)
+
+Personal events (version 1), sent to ``user.<id>``::
+
+    {"type": "unread.count", "version": 1, "count": <int>}
+        # the user's unread count changed (see alerts.selectors.alert_unread_count)
+    {"type": "alert.broadcast", "version": 1, "alert": {<ALERT_PUBLIC_FIELDS>}, "message": "<text>"}
+        # a team admin broadcast a message to every staff member of the team
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from alertguardian.realtime import alert_group, publish_on_commit, team_group
+from alertguardian.realtime import alert_group, publish_on_commit, team_group, user_group
 from alerts.models import Alert
 
 EVENT_VERSION = 1
@@ -72,3 +79,19 @@ def publish_alert_event(event_type: str, alert: Alert, data: dict[str, Any] | No
     event = alert_event(event_type, alert, data)
     publish_on_commit(team_group(alert.team_id), event)
     publish_on_commit(alert_group(alert.pk), event)
+
+
+USER_EVENT_TYPES = ("unread.count", "alert.broadcast")
+
+
+def unread_count_event(count: int) -> dict[str, Any]:
+    return {"type": "unread.count", "version": EVENT_VERSION, "count": count}
+
+
+def broadcast_event(alert: Alert) -> dict[str, Any]:
+    return {"type": "alert.broadcast", "version": EVENT_VERSION, "alert": alert_public(alert), "message": alert.message}
+
+
+def publish_unread_count(user_id: int, count: int) -> None:
+    """Queue the user's new unread count for their personal group, sent on commit."""
+    publish_on_commit(user_group(user_id), unread_count_event(count))

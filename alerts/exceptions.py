@@ -25,3 +25,9 @@ class AlertStateConflict(Conflict):
 
 class InvalidAssignee(InvalidInput):
     code = "invalid_assignee"
+
+
+class UnknownBooking(InvalidInput):
+    """A customer report names a booking that no resolver knows for this customer (400)."""
+
+    code = "unknown_booking"

@@ -19,6 +19,7 @@ alert_unacknowledged = Signal()  # alert_id, user_id
 alert_resolved = Signal()  # alert_id, user_id (None when resolved by an integration)
 alert_reopened = Signal()  # alert_id, user_id
 alert_assigned = Signal()  # alert_id, assignee_id
+alert_broadcast = Signal()  # alert_id, team_id (also raised: alert_raised is sent for the same alert)
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alerts.services.broadcast import alert_broadcast
 from alerts.services.lifecycle import (
     Actor,
     RaiseResult,
@@ -15,6 +16,14 @@ from alerts.services.lifecycle import (
     alert_resolve,
     alert_unacknowledge,
 )
+from alerts.services.reports import alert_create_manual, alert_report_by_customer
+from alerts.services.user_state import (
+    alert_dismiss,
+    alert_mark_read,
+    alert_mark_unread,
+    alert_undismiss,
+    alert_unread_counts_publish,
+)
 
 __all__ = [
     "Actor",
@@ -22,10 +31,18 @@ __all__ = [
     "actor_fields",
     "alert_acknowledge",
     "alert_assign",
+    "alert_broadcast",
+    "alert_create_manual",
+    "alert_dismiss",
     "alert_event_add",
+    "alert_mark_read",
+    "alert_mark_unread",
     "alert_note_add",
     "alert_raise",
     "alert_reopen",
+    "alert_report_by_customer",
     "alert_resolve",
     "alert_unacknowledge",
+    "alert_undismiss",
+    "alert_unread_counts_publish",
 ]
