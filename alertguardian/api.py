@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """Base of every domain error; the handler renders it with its code and status."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
     default_message = "The request is invalid."
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import importlib
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alertguardian import health
@@ -21,17 +21,17 @@ API_URL_MODULES = (
 ROOT_URL_MODULES = ("alerts.page_urls", "alerts.root_urls")
 
 
-def _app_urls(module_name: str) -> list[object]:
+def _app_urls(module_name: str) -> list[tuple[list[URLPattern | URLResolver], str | None, str | None]]:
     try:
         importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
         return []
-    return [include(module_name)]
+    return [include(module_name)]  # type: ignore[list-item]
 
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("health/", health.health, name="health"),
     path("ready/", health.ready, name="ready"),
     path("admin/", admin.site.urls),

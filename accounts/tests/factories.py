@@ -56,6 +56,6 @@ class ShiftFactory(factory.django.DjangoModelFactory):
 
 def member(team: Team, *, team_role: str = TeamRole.AGENT, role: str = UserRole.AGENT, **kwargs) -> User:
     """A user with a membership in ``team``."""
-    user = UserFactory(role=role, **kwargs)
+    user: User = UserFactory(role=role, **kwargs)  # type: ignore[assignment]
     MembershipFactory(team=team, user=user, role=team_role)
     return user
