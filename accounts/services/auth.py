@@ -95,10 +95,10 @@ def _decode_refresh(raw: str) -> RefreshToken:
 def _blacklist_once(token: RefreshToken) -> bool:
     """Blacklist ``token``; False when it already was (a concurrent rotation or logout won)."""
     jti = token[jwt_settings.JTI_CLAIM]
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).order_by("pk").first()
     if outstanding is None:
         token.outstand()
-        outstanding = OutstandingToken.objects.select_for_update().get(jti=jti)
+        outstanding = OutstandingToken.objects.select_for_update().order_by("pk").get(jti=jti)
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
     return created
 

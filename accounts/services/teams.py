@@ -112,17 +112,21 @@ def membership_add(*, team: Team, user: User, role: str, by: Actor) -> TeamMembe
     return membership
 
 
+def _lock_membership(membership_id: int) -> TeamMembership:
+    """Lock the team row first, then the membership: membership changes of one team run one at
+    a time (two owners demoting each other concurrently cannot both pass the last-owner check,
+    and always lock in the same order, so they cannot deadlock)."""
+    team_id = TeamMembership.objects.values_list("team_id", flat=True).get(pk=membership_id)
+    Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True).get()
+    return TeamMembership.objects.select_for_update().select_related("team").get(pk=membership_id)
+
+
 def _guard_last_owner(membership: TeamMembership) -> None:
-    """Called with the membership locked; locks the team's owner rows so two concurrent
-    demotions cannot both pass."""
+    """Called under ``_lock_membership``: is another owner left?"""
     if membership.role != TeamRole.OWNER:
         return
-    owners = list(
-        TeamMembership.objects.select_for_update()
-        .filter(team_id=membership.team_id, role=TeamRole.OWNER)
-        .values_list("pk", flat=True)
-    )
-    if not any(pk != membership.pk for pk in owners):
+    others = TeamMembership.objects.filter(team_id=membership.team_id, role=TeamRole.OWNER).exclude(pk=membership.pk)
+    if not others.exists():
         raise LastOwner()
 
 
@@ -156,7 +160,7 @@ def _end_on_call(membership: TeamMembership, *, by: Actor, reason: str) -> None:
 def membership_role_change(*, membership: TeamMembership, role: str, by: Actor) -> TeamMembership:
     if role not in TeamRole.values:
         raise InvalidInput(f"Unknown team role {role!r}.", details={"role": [f"choose one of {TeamRole.values}"]})
-    locked = TeamMembership.objects.select_for_update().select_related("team").get(pk=membership.pk)
+    locked = _lock_membership(membership.pk)
     if role == locked.role:
         return locked
     if TeamRole.OWNER in {role, locked.role}:
@@ -180,7 +184,7 @@ def membership_role_change(*, membership: TeamMembership, role: str, by: Actor) 
 
 @transaction.atomic
 def membership_remove(*, membership: TeamMembership, by: Actor) -> None:
-    locked = TeamMembership.objects.select_for_update().select_related("team").get(pk=membership.pk)
+    locked = _lock_membership(membership.pk)
     is_self = isinstance(by, User) and by.pk == locked.user_id
     if locked.role == TeamRole.OWNER and not is_self:
         require_ownership_for(team=locked.team, by=by)

@@ -100,16 +100,20 @@ def user_create(
 
 
 def platform_admin_guard(*, user: User, role: str, is_active: bool) -> None:
-    """Refuse to demote or deactivate the last active platform admin (locks the admin rows)."""
+    """Refuse to demote or deactivate the last active platform admin."""
     if user.role != UserRole.ADMIN or not user.is_active:
         return
     if role == UserRole.ADMIN and is_active:
         return
-    admins = list(
-        User.objects.select_for_update().filter(role=UserRole.ADMIN, is_active=True).values_list("pk", flat=True)
-    )
-    if not any(pk != user.pk for pk in admins):
+    others = User.objects.filter(role=UserRole.ADMIN, is_active=True).exclude(pk=user.pk)
+    if not others.exists():
         raise LastPlatformAdmin()
+
+
+def _lock_platform_admins() -> None:
+    # Lock every active admin row, in id order, before touching one: two admins stepping down
+    # at once then run one after the other (and cannot deadlock), so one of them is refused.
+    list(User.objects.select_for_update().filter(role=UserRole.ADMIN, is_active=True).order_by("pk").values_list("pk"))
 
 
 def _blacklist_outstanding_tokens(user: User) -> int:
@@ -152,6 +156,8 @@ def user_update(
     email: str | Unset = UNSET,
 ) -> User:
     """Change what a platform admin may change; each kind of change is its own audit row."""
+    if UserRole.ADMIN in {user.role, role}:
+        _lock_platform_admins()
     locked = User.objects.select_for_update().get(pk=user.pk)
     new_role = locked.role if isinstance(role, Unset) else role
     new_active = locked.is_active if isinstance(is_active, Unset) else is_active
