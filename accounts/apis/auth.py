@@ -162,8 +162,10 @@ class TokenRefreshApi(APIView):
 
 class LogoutApi(APIView):
     """Sign out: blacklists the refresh token (400 for a bad, expired or already used one).
-    Access tokens expire on their own within minutes; drop them client-side."""
+    The refresh token is the credential here, so this works after the access token expired;
+    access tokens run out on their own within minutes (drop them client-side)."""
 
+    authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     class InputSerializer(StrictInputSerializer):
@@ -172,10 +174,9 @@ class LogoutApi(APIView):
         class Meta:
             ref_name = "LogoutInput"
 
-    @extend_schema(tags=["auth"], request=InputSerializer, responses={204: None, **ERRORS})
+    @extend_schema(tags=["auth"], request=InputSerializer, responses={204: None, **ERRORS}, auth=[])
     def post(self, request: Request) -> Response:
         serializer = LogoutApi.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = request.user if request.user.is_authenticated else None
-        services.auth_logout(refresh=serializer.validated_data["refresh"], by=user, ip=client_ip(request))
+        services.auth_logout(refresh=serializer.validated_data["refresh"], ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

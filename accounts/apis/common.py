@@ -27,9 +27,14 @@ def compose(name: str, *operations: type[APIView]) -> Any:
     them before it knows which method runs.
     """
     first = operations[0]
-    for operation in operations[1:]:
+    for operation in operations:
         assert operation.permission_classes == first.permission_classes, name
         assert operation.authentication_classes == first.authentication_classes, name
+        # The API docs describe each method with its operation's docstring, not the first one's.
+        for method in operation.http_method_names:
+            handler = operation.__dict__.get(method)
+            if handler is not None and not handler.__doc__:
+                handler.__doc__ = operation.__doc__
     view_class = cast(type[APIView], type(name, operations, {"__doc__": first.__doc__}))
     return view_class.as_view()
 
