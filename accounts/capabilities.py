@@ -19,6 +19,8 @@ ALERTS_BROADCAST = "alerts.broadcast"
 ALERTS_REOPEN = "alerts.reopen"
 TEAM_MANAGE = "team.manage"  # members, invitations, shifts, integrations, policies, rules
 USERS_MANAGE = "users.manage"  # create agents and admins (platform-wide)
+TEAMS_CREATE = "teams.create"  # open a new tenant (platform-wide); the creator becomes its owner
+TEAM_OWNERSHIP = "team.ownership"  # grant, change or remove the owner role within a team
 AUDIT_READ = "audit.read"
 BOOKINGS_MANAGE = "bookings.manage"
 
@@ -30,6 +32,8 @@ ALL_CAPABILITIES = frozenset(
         ALERTS_REOPEN,
         TEAM_MANAGE,
         USERS_MANAGE,
+        TEAMS_CREATE,
+        TEAM_OWNERSHIP,
         AUDIT_READ,
         BOOKINGS_MANAGE,
     }
@@ -37,7 +41,16 @@ ALL_CAPABILITIES = frozenset(
 
 TEAM_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     TeamRole.OWNER: frozenset(
-        {ALERTS_READ, ALERTS_MANAGE, ALERTS_BROADCAST, ALERTS_REOPEN, TEAM_MANAGE, AUDIT_READ, BOOKINGS_MANAGE}
+        {
+            ALERTS_READ,
+            ALERTS_MANAGE,
+            ALERTS_BROADCAST,
+            ALERTS_REOPEN,
+            TEAM_MANAGE,
+            TEAM_OWNERSHIP,
+            AUDIT_READ,
+            BOOKINGS_MANAGE,
+        }
     ),
     TeamRole.ADMIN: frozenset(
         {ALERTS_READ, ALERTS_MANAGE, ALERTS_BROADCAST, ALERTS_REOPEN, TEAM_MANAGE, AUDIT_READ, BOOKINGS_MANAGE}
@@ -55,6 +68,15 @@ PLATFORM_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 
 # Team roles that may manage the team (members, shifts, integrations, policies).
 TEAM_MANAGER_ROLES = frozenset(role for role, caps in TEAM_ROLE_CAPABILITIES.items() if TEAM_MANAGE in caps)
+
+
+def team_roles_with(capability: str) -> frozenset[str]:
+    """Team roles that grant ``capability`` (e.g. who may be put on an on-call shift)."""
+    return frozenset(role for role, held in TEAM_ROLE_CAPABILITIES.items() if capability in held)
+
+
+# Who may be scheduled on call: members whose team role lets them work alerts.
+ON_CALL_CAPABILITY = ALERTS_MANAGE
 
 
 def capabilities_for(*, user: User, team_role: str | None) -> frozenset[str]:

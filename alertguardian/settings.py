@@ -209,6 +209,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets shared by several fields named alike get one stable component name each.
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.UserRole",
+        "TeamRoleEnum": "accounts.models.TeamRole",
+    },
 }
 
 # Bodies above this are refused with 413 before parsing (see alertguardian.middleware).
