@@ -3,10 +3,11 @@ from __future__ import annotations
 import importlib
 
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alertguardian import health
+from alertguardian.api import json_404
 
 # Each module below is included when it exists. Under /api/v1/:
 API_URL_MODULES = (
@@ -42,6 +43,9 @@ for _module in API_URL_MODULES:
     urlpatterns += [path("api/v1/", included) for included in _app_urls(_module)]
 for _module in ROOT_URL_MODULES:
     urlpatterns += [path("", included) for included in _app_urls(_module)]
+
+# Unknown API paths answer with the JSON error body even with DEBUG on (handler404 only applies without it).
+urlpatterns += [re_path(r"^(api|v2)/", json_404)]
 
 handler404 = "alertguardian.api.json_404"
 handler500 = "alertguardian.api.json_500"
