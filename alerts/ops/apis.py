@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,11 +43,13 @@ def _paginated(view: APIView, request: Request, queryset: Any, serializer: type[
 
 
 class AlertRuleListCreateApi(APIView):
+    @extend_schema_serializer(component_name="AlertRuleFilter")
     class FilterSerializer(serializers.Serializer):
         team = serializers.IntegerField(required=False)
         kind = serializers.ChoiceField(choices=AlertRuleKind.choices, required=False)
         enabled = serializers.BooleanField(required=False, allow_null=True, default=None)
 
+    @extend_schema_serializer(component_name="AlertRuleCreateInput")
     class InputSerializer(serializers.Serializer):
         team = serializers.IntegerField()
         name = serializers.CharField(max_length=120)
@@ -78,12 +81,13 @@ class AlertRuleListCreateApi(APIView):
 class AlertRuleSchemaApi(APIView):
     """The JSON schema of rule definitions, per kind (documented in ``alerts.ops.schemas``)."""
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(RULE_SCHEMAS)
 
 
 class AlertRuleDetailApi(APIView):
+    @extend_schema_serializer(component_name="AlertRuleUpdateInput")
     class UpdateSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
@@ -107,12 +111,14 @@ class AlertRuleDetailApi(APIView):
         rule = services.alert_rule_update(rule_id=rule.pk, by=_user(request), **changes)
         return Response(AlertRuleOutputSerializer(rule).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, rule_id: int) -> Response:
         rule = selectors.alert_rule_get_for_user(user=_user(request), rule_id=rule_id, manage=True)
         services.alert_rule_delete(rule_id=rule.pk, by=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_serializer(component_name="SlaPolicyUpdateInput")
 class _SlaPolicyFields(serializers.Serializer):
     ack_within_minutes = serializers.IntegerField(min_value=1, max_value=525_600, required=False, allow_null=True)
     resolve_within_minutes = serializers.IntegerField(min_value=1, max_value=525_600, required=False, allow_null=True)
@@ -121,6 +127,7 @@ class _SlaPolicyFields(serializers.Serializer):
 
 
 class SlaPolicyListCreateApi(APIView):
+    @extend_schema_serializer(component_name="SlaPolicyCreateInput")
     class InputSerializer(_SlaPolicyFields):
         severity = serializers.ChoiceField(choices=Severity.choices)
 
@@ -153,6 +160,7 @@ class SlaPolicyDetailApi(APIView):
         policy = services.sla_policy_update(policy_id=policy.pk, by=_user(request), **payload.validated_data)
         return Response(SlaPolicyOutputSerializer(policy).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, team_id: int, policy_id: int) -> Response:
         team = selectors.team_for_ops(user=_user(request), team_id=team_id, manage=True)
         policy = selectors.sla_policy_get(team=team, policy_id=policy_id)
@@ -161,6 +169,7 @@ class SlaPolicyDetailApi(APIView):
 
 
 class TeamOpsSettingsApi(APIView):
+    @extend_schema_serializer(component_name="TeamOpsSettingsInput")
     class InputSerializer(serializers.Serializer):
         summary_enabled = serializers.BooleanField(required=False)
         summary_time = serializers.TimeField(required=False, help_text="Local time in the team's time zone")
@@ -170,7 +179,13 @@ class TeamOpsSettingsApi(APIView):
         workload_threshold = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
         unassigned_minutes = serializers.IntegerField(min_value=1, max_value=525_600, required=False)
         retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-        payment_failed_severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+        # A plain string (validated below) so the schema keeps one SeverityEnum.
+        payment_failed_severity = serializers.CharField(required=False, help_text="low, medium, high or critical")
+
+        def validate_payment_failed_severity(self, value: str) -> str:
+            if value not in Severity.values:
+                raise serializers.ValidationError(f"must be one of: {', '.join(Severity.values)}")
+            return value
 
     @extend_schema(responses=TeamOpsSettingsOutputSerializer)
     def get(self, request: Request, team_id: int) -> Response:
@@ -193,6 +208,7 @@ class TeamOpsSettingsApi(APIView):
 class SummaryListApi(APIView):
     """A team's summaries, newest first. Each ``data`` follows ``alerts.ops.summaries`` (version 1)."""
 
+    @extend_schema_serializer(component_name="SummaryFilter")
     class FilterSerializer(serializers.Serializer):
         date_from = serializers.DateField(required=False)
         date_to = serializers.DateField(required=False)

@@ -33,6 +33,7 @@ class SlaPolicyOutputSerializer(serializers.ModelSerializer):
 
 class TeamOpsSettingsOutputSerializer(serializers.ModelSerializer):
     team = serializers.IntegerField(source="team_id", read_only=True)
+    payment_failed_severity = serializers.CharField(read_only=True)
     timezone = serializers.CharField(source="team.timezone", read_only=True)
     summary_subscribers = serializers.SerializerMethodField()
 
@@ -51,6 +52,7 @@ class TeamOpsSettingsOutputSerializer(serializers.ModelSerializer):
 
 class DailySummaryOutputSerializer(serializers.ModelSerializer):
     team = serializers.IntegerField(source="team_id", read_only=True)
+    kind = serializers.CharField(read_only=True, help_text='"daily" (team settings) or "rule" (a time rule)')
     rule = serializers.IntegerField(source="rule_id", read_only=True, allow_null=True)
 
     class Meta:

@@ -221,3 +221,25 @@ def test_ops_settings_api(team, manager):
     assert TeamOpsSettings.objects.get().retention_days == 30  # nothing half-written
     assert client.patch(url, {"retention_days": 0}, format="json").status_code == 400
     assert client_for(agent).patch(url, {"retention_days": 5}, format="json").status_code == 403
+
+
+def test_unknown_severity_setting_is_a_400(team, manager):
+    response = client_for(manager).patch(
+        f"/api/v1/teams/{team.pk}/ops-settings", {"payment_failed_severity": "urgent"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "payment_failed_severity" in response.json()["details"]
+
+
+def test_openapi_schema_documents_the_ops_endpoints(manager):
+    response = client_for(manager).get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/alert-rules",
+        "/api/v1/alert-rules/{rule_id}",
+        "/api/v1/teams/{team_id}/sla-policies",
+        "/api/v1/teams/{team_id}/ops-settings",
+        "/api/v1/teams/{team_id}/summaries",
+    ):
+        assert path in paths, path
