@@ -86,8 +86,9 @@ def _label(model: type[Model]) -> str:
     return model._meta.label
 
 
-def _delete_in_batches(rows: QuerySet[Any], batch_size: int) -> Counter[str]:
-    removed: Counter[str] = Counter()
+def _delete_in_batches(rows: QuerySet[Any], batch_size: int, removed: Counter[str]) -> Counter[str]:
+    """Delete ``rows`` a batch at a time, each batch its own transaction; counts go into
+    ``removed`` as they happen (so a failure still reports what was removed before it)."""
     model = rows.model
     while True:
         ids = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
@@ -105,6 +106,7 @@ class RetentionReport:
     dry_run: bool
     at: datetime
     targets: dict[str, dict[str, int]]
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -115,18 +117,25 @@ def retention_run(*, dry_run: bool = False, now: datetime | None = None, actor: 
     """Remove (or, dry, count) every registered target's due rows; audit a real run once."""
     now = now or timezone.now()
     report: dict[str, dict[str, int]] = {}
+    errors: dict[str, str] = {}
     for name, target in RETENTION_TARGETS.items():
-        rows = target.candidates(now)
-        if dry_run:
-            report[name] = {_label(rows.model): rows.count(), **target.related(rows)}
-        else:
-            report[name] = dict(_delete_in_batches(rows, target.batch_size))
+        removed: Counter[str] = Counter()
+        try:
+            rows = target.candidates(now)
+            if dry_run:
+                report[name] = {_label(rows.model): rows.count(), **target.related(rows)}
+            else:
+                report[name] = dict(_delete_in_batches(rows, target.batch_size, removed))
+        except Exception as exc:  # e.g. a PROTECT foreign key: report it, go on with the others
+            logger.exception("retention target %s failed", name)
+            report[name] = dict(removed)
+            errors[name] = f"{type(exc).__name__}: {exc}"[:500]
     if not dry_run:
         audit_record(
             actor=actor or RETENTION_ACTOR,
             action="retention.run",
             target=("retention", now.date().isoformat()),
-            data={"at": now.isoformat(), "removed": report},
+            data={"at": now.isoformat(), "removed": report, "errors": errors},
         )
         logger.info("retention removed %s", report)
-    return RetentionReport(dry_run=dry_run, at=now, targets=report)
+    return RetentionReport(dry_run=dry_run, at=now, targets=report, errors=errors)

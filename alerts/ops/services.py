@@ -304,15 +304,23 @@ def ops_events_received(
             continue
         context = event_context(event_type=event_type, source=source, data=payload)
         matched = [
-            rule.pk
-            for rule in rules
-            if event_rule_matches(rule.definition, event_type=event_type, source=source, context=context)
+            rule.pk for rule in rules if _matches_safely(rule, event_type=event_type, source=source, context=context)
         ]
         outcome = EventMatch(rule_ids=matched, payment_failed=event_type == PAYMENT_FAILED)
         if outcome.matched:
             _enqueue_event_alerts(team_id=team.pk, event_type=event_type, data=payload, source=source, match=outcome)
         outcomes.append(outcome)
     return outcomes
+
+
+def _matches_safely(rule: AlertRule, *, event_type: str, source: str, context: dict[str, Any]) -> bool:
+    """A rule whose stored definition is broken (written around the service) is skipped,
+    never allowed to fail the ingestion that called us."""
+    try:
+        return event_rule_matches(rule.definition, event_type=event_type, source=source, context=context)
+    except Exception:
+        logger.exception("event rule %s could not be evaluated; skipped", rule.pk)
+        return False
 
 
 def _enqueue_event_alerts(
@@ -346,7 +354,7 @@ def ops_event_alerts_raise(
     context = event_context(event_type=event_type, source=source, data=data)
     rules = AlertRule.objects.filter(pk__in=list(rule_ids), team=team, kind=AlertRuleKind.EVENT, enabled=True)
     for rule in rules.select_related("team").order_by("pk"):
-        if not event_rule_matches(rule.definition, event_type=event_type, source=source, context=context):
+        if not _matches_safely(rule, event_type=event_type, source=source, context=context):
             continue
         try:
             event_rule_fire(rule=rule, context=context)

@@ -153,3 +153,18 @@ def test_management_command(data):
     assert report["dry_run"] is False
     assert report["targets"]["alerts"]["alerts.Alert"] == 3
     assert AuditEntry.objects.get(action="retention.run").actor_label == "manage.py retention"
+
+
+def test_a_failing_target_is_reported_and_the_others_still_run(data):
+    def explode(now):
+        raise RuntimeError("protected rows")
+
+    retention_target_register(RetentionTarget(name="broken", candidates=explode))
+    try:
+        with frozen(NOW):
+            report = retention_run()
+    finally:
+        RETENTION_TARGETS.pop("broken")
+    assert report.errors == {"broken": "RuntimeError: protected rows"}
+    assert report.targets["alerts"]["alerts.Alert"] == 3
+    assert AuditEntry.objects.get(action="retention.run").data["errors"] == {"broken": "RuntimeError: protected rows"}

@@ -215,3 +215,11 @@ def test_events_with_datetimes_are_made_json_safe(team, eager_celery, django_cap
             source="flight_events",
         )
     assert Alert.objects.get(type="early_event").title == "dep 2013-02-08T06:00:00+00:00"
+
+
+def test_a_rule_stored_broken_never_fails_ingestion(team, rule, eager_celery, django_capture_on_commit_callbacks):
+    AlertRule.objects.create(team=team, name="broken", kind="event", definition={"conditions": [{"field": "amount"}]})
+    with django_capture_on_commit_callbacks(execute=True):
+        match = ops_event_received(team=team, event_type="payment_failed", data=payment(1500), source="generic")
+    assert match.rule_ids == [rule.pk]
+    assert Alert.objects.filter(type="big_payment_failed").count() == 1

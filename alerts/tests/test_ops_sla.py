@@ -161,3 +161,36 @@ def test_team_admin_is_not_the_owner_of_team_alerts(team):
     raise_at(T0, team=team, type="flight_delayed", severity="high", title="UA6 delayed")
     run_check(minutes(21))
     assert sla_alerts().get().assignee is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checks_fire_once():
+    import threading
+
+    from django.db import connection
+
+    team = TeamFactory()
+    SlaPolicy.objects.create(team=team, severity="high", ack_within_minutes=30, at_risk_buffer_minutes=0)
+    originals = [raise_at(T0, team=team, type="flight_delayed", severity="high", title=f"UA{n}") for n in range(5)]
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            sla_check()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    with frozen(minutes(31)):  # one clock for all threads
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert sla_alerts().count() == len(originals)
+    assert SlaEvent.objects.count() == len(originals)

@@ -22,7 +22,14 @@ class Command(BaseCommand):
         report = retention_run(dry_run=options["dry_run"], actor=AuditActor(label="manage.py retention"))
         if options["json"]:
             self.stdout.write(
-                json.dumps({"dry_run": report.dry_run, "at": report.at.isoformat(), "targets": report.targets})
+                json.dumps(
+                    {
+                        "dry_run": report.dry_run,
+                        "at": report.at.isoformat(),
+                        "targets": report.targets,
+                        "errors": report.errors,
+                    }
+                )
             )
             return
         verb = "would remove" if report.dry_run else "removed"
@@ -30,5 +37,7 @@ class Command(BaseCommand):
             counts = report.targets.get(name, {})
             detail = ", ".join(f"{label} {count}" for label, count in sorted(counts.items())) or "nothing"
             self.stdout.write(f"{name}: {verb} {detail}")
+            if name in report.errors:
+                self.stderr.write(f"{name}: failed: {report.errors[name]}")
         if not report.dry_run:
             self.stdout.write("Recorded in the audit log (retention.run).")
