@@ -14,4 +14,12 @@ class AlertGuardianConfig(AppConfig):
 
         from alertguardian.periodic import sync_periodic_tasks_after_migrate
 
-        post_migrate.connect(sync_periodic_tasks_after_migrate, sender=self)
+        from django.apps import apps
+
+        # post_migrate is sent only to apps with a models module (this one has none), and
+        # after every migration has run: hook the app that owns the periodic-task tables.
+        post_migrate.connect(
+            sync_periodic_tasks_after_migrate,
+            sender=apps.get_app_config("django_celery_beat"),
+            dispatch_uid="alertguardian.sync_periodic_tasks",
+        )

@@ -15,6 +15,7 @@ API_URL_MODULES = (
     "audit.urls",
     "alerts.urls",  # alert lifecycle API
     "alerts.integration_urls",  # integrations and ingestion endpoints
+    "alerts.ops_urls",  # alert rules, SLA policies, ops settings, summaries
     "escalation.urls",
     "fallbacks.urls",
 )

@@ -272,3 +272,7 @@ class AlertUserStateAdmin(_ReadOnlyAdmin):
     search_fields = ("user__email",)
     list_select_related = ("alert", "user")
     readonly_fields = ("alert", "user", "read_at", "dismissed_at")
+
+
+# The ops console (SLA policies, ops settings, alert rules, summaries) lives in alerts/ops/admin.py.
+from alerts.ops import admin as ops_admin  # noqa: E402, F401

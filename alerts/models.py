@@ -196,3 +196,7 @@ class AlertUserState(models.Model):
 
     def __str__(self) -> str:
         return f"alert #{self.alert_id} for user #{self.user_id}"
+
+
+# Operations models (SLA policies, alert rules, summaries) live in alerts/ops/models.py.
+from alerts.ops.models import *  # noqa: E402, F403

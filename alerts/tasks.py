@@ -1,8 +1,22 @@
-"""Celery tasks of the alerts app: ids in, call a service, return quietly when gone."""
+"""Celery tasks of the alerts app: ids in, call a service, return quietly when gone.
+
+Celery discovers ``alerts.tasks``; the operations tasks live in ``alerts.ops.tasks``.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
+
+from alerts.ops.tasks import (  # noqa: F401
+    daily_summaries_dispatch,
+    event_alerts_raise,
+    retention_run,
+    sla_check,
+    threshold_rules_evaluate,
+    time_rules_dispatch,
+    unassigned_check,
+    workload_check,
+)
 
 
 @shared_task(name="alerts.unread_counts_publish", ignore_result=True)
