@@ -10,11 +10,10 @@ class AlertGuardianConfig(AppConfig):
     verbose_name = "Alert Guardian"
 
     def ready(self) -> None:
+        from django.apps import apps
         from django.db.models.signals import post_migrate
 
         from alertguardian.periodic import sync_periodic_tasks_after_migrate
-
-        from django.apps import apps
 
         # post_migrate is sent only to apps with a models module (this one has none), and
         # after every migration has run: hook the app that owns the periodic-task tables.
