@@ -196,3 +196,16 @@ class AlertUserState(models.Model):
 
     def __str__(self) -> str:
         return f"alert #{self.alert_id} for user #{self.user_id}"
+
+
+# Ingestion models (flight events, flight status, detection rules, generic events) live in
+# their own module; importing them here registers them with the alerts app.
+from alerts.ingest_models import (  # noqa: E402, F401
+    DetectionCondition,
+    DetectionRule,
+    FlightEvent,
+    FlightEventType,
+    FlightLegStatus,
+    FlightStatus,
+    GenericEvent,
+)
