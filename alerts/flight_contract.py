@@ -19,7 +19,10 @@ from alerts.ingest_models import FlightEventType
 
 MAX_EVENTS_PER_REQUEST = 1000
 
-FLIGHT_NUMBER_RE = re.compile(r"^([A-Z0-9]{2}[A-Z]?)(\d{1,4}[A-Z]?)$")
+# A carrier code has at least one letter (IATA "UA", "B6", "9E"; ICAO "UAL"), then 1-4 digits.
+CARRIER_PATTERN = r"(?:[A-Z][A-Z0-9]|[0-9][A-Z])[A-Z]?"
+CARRIER_RE = re.compile(rf"^{CARRIER_PATTERN}$")
+FLIGHT_NUMBER_RE = re.compile(rf"^({CARRIER_PATTERN})(\d{{1,4}}[A-Z]?)$")
 AIRPORT_RE = re.compile(r"^[A-Z]{3}$")
 EVENT_TYPES = frozenset(FlightEventType.values)
 
@@ -64,7 +67,7 @@ def _airport(value: Any) -> str:
 
 
 def _carrier(value: Any) -> str:
-    if not isinstance(value, str) or not re.match(r"^[A-Z0-9]{2}[A-Z]?$", value.strip().upper()):
+    if not isinstance(value, str) or not CARRIER_RE.match(value.strip().upper()):
         raise FieldError("Must be a 2-character IATA (or 3-letter ICAO) carrier code.")
     return value.strip().upper()
 

@@ -227,9 +227,10 @@ def _insert_events(*, integration: Integration, events: list[FlightEventIn]) -> 
         params.extend(f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True))
     quote = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
     sql = (
         # Only quoted model identifiers and placeholders go into the text; values are parameters.
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
         f"VALUES {', '.join([row] * len(events))} "
         f"ON CONFLICT ({quote('integration_id')}, {quote('event_id')}) DO NOTHING "
         f"RETURNING {quote('id')}, {quote('event_id')}"
@@ -356,7 +357,7 @@ def _react(*, integration: Integration, changes: list[LegChange], result: Ingest
     for change in changes:
         assert change.after is not None
         change.findings = detect(rules=rules, before=change.before, after=change.after, event_types=change.event_types)
-        wanted.update(dedup_key(change.leg.key, finding.kind) for finding in change.findings)
+        wanted.update(dedup_key(change.leg.key, f.kind) for f in change.findings if f.rule.creates_alert)
         if FlightEventType.REINSTATED in change.event_types:
             wanted.add(dedup_key(change.leg.key, KIND_CANCELLED))
         if change.event_types & {FlightEventType.DEPARTED, FlightEventType.ARRIVED}:
@@ -446,20 +447,21 @@ def _title(leg: FlightStatus, finding: Finding) -> str:
     return f"{_route(leg)} is {leg.status}"
 
 
-def _local(value: datetime | None, leg: FlightStatus) -> str | None:
+def _local(value: datetime | None, airport: str) -> str | None:
+    """ISO time at the airport's local offset (the same instant whatever offset it came with)."""
     if value is None:
         return None
-    zone = airport_timezone(leg.origin)
+    zone = airport_timezone(airport)
     return (value.astimezone(zone) if zone else value).isoformat()
 
 
 def _message(leg: FlightStatus, finding: Finding) -> str:
     parts = [f"Rule: {finding.rule.name} ({finding.reason})."]
     if leg.scheduled_departure:
-        parts.append(f"Scheduled departure {_local(leg.scheduled_departure, leg)}.")
+        parts.append(f"Scheduled departure {_local(leg.scheduled_departure, leg.origin)}.")
     new_departure = leg.actual_departure or leg.estimated_departure
     if new_departure and finding.kind == KIND_DELAY:
-        parts.append(f"New departure {_local(new_departure, leg)}.")
+        parts.append(f"New departure {_local(new_departure, leg.origin)}.")
     if finding.rule.suggestions:
         parts.append(f"Suggest: {', '.join(map(str, finding.rule.suggestions))}.")
     return " ".join(parts)
@@ -474,8 +476,8 @@ def _alert_metadata(leg: FlightStatus, finding: Finding) -> dict[str, Any]:
         "service_date": leg.service_date.isoformat(),
         "flight_status": leg.status,
         "delay_minutes": leg.delay_minutes,
-        "scheduled_departure": _local(leg.scheduled_departure, leg),
-        "new_departure": _local(leg.actual_departure or leg.estimated_departure, leg),
+        "scheduled_departure": _local(leg.scheduled_departure, leg.origin),
+        "new_departure": _local(leg.actual_departure or leg.estimated_departure, leg.origin),
         "gate": leg.gate,
         "terminal": leg.terminal,
         "diverted_to": leg.diverted_to,
@@ -497,9 +499,9 @@ def _outcome(leg: FlightStatus, event_type: str) -> dict[str, Any]:
     delay = f"{leg.delay_minutes} min late" if leg.delay_minutes and leg.delay_minutes > 0 else "on time"
     return {
         "event": verb,
-        "at": when.isoformat() if when else None,
-        "actual_departure": leg.actual_departure.isoformat() if leg.actual_departure else None,
-        "actual_arrival": leg.actual_arrival.isoformat() if leg.actual_arrival else None,
+        "at": _local(when, leg.origin if verb == "departed" else leg.destination),
+        "actual_departure": _local(leg.actual_departure, leg.origin),
+        "actual_arrival": _local(leg.actual_arrival, leg.destination),
         "delay_minutes": leg.delay_minutes,
         "summary": f"{leg.flight_number} {verb} ({delay} from {leg.origin})",
     }

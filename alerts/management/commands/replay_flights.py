@@ -10,7 +10,6 @@ fast as possible). Event ids are stable, so replaying a day twice only counts du
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import urllib.error
@@ -20,7 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
@@ -53,22 +52,27 @@ def _day(value: str) -> date:
 
 
 def timed_batches(
-    events: list[dict[str, Any]], *, speed: float, batch_size: int, sleep: Callable[[float], None] = time.sleep
+    events: list[dict[str, Any]],
+    *,
+    speed: float,
+    batch_size: int,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[list[dict[str, Any]]]:
     """Events in batches; with ``speed`` > 0, each batch waits until its simulated time is due."""
     if speed <= 0:
         for start in range(0, len(events), batch_size):
             yield events[start : start + batch_size]
         return
-    clock_start = time.monotonic()
+    clock_start = clock()
     sim_start = datetime.fromisoformat(events[0]["occurred_at"]) if events else None
     index = 0
     while index < len(events):
         due_at = (datetime.fromisoformat(events[index]["occurred_at"]) - sim_start).total_seconds() / speed  # type: ignore[operator]
-        wait = due_at - (time.monotonic() - clock_start)
+        wait = due_at - (clock() - clock_start)
         if wait > 0:
             sleep(wait)
-        elapsed_sim = (time.monotonic() - clock_start) * speed
+        elapsed_sim = (clock() - clock_start) * speed
         batch: list[dict[str, Any]] = []
         while index < len(events) and len(batch) < batch_size:
             offset = (datetime.fromisoformat(events[index]["occurred_at"]) - sim_start).total_seconds()  # type: ignore[operator]
@@ -80,17 +84,18 @@ def timed_batches(
 
 
 def run_like_a_view(work: Callable[[], None]) -> None:
-    """Run ``work`` in a worker thread under one event loop, as the ASGI server runs a view.
+    """Run ``work`` under one event loop, as the ASGI server runs a view.
 
     Live events go out through ``async_to_sync``: outside a running loop it starts a thread,
     a loop and new Redis connections for every event (about 3 ms each); under this loop
-    they all share one loop and its connections.
+    they all share one loop and its connections. ``work`` still runs in this thread
+    (thread-sensitive), so it keeps this thread's database connection and transaction.
     """
 
     async def main() -> None:
         await sync_to_async(work, thread_sensitive=True)()
 
-    asyncio.run(main())
+    async_to_sync(main)()
 
 
 class Command(BaseCommand):
