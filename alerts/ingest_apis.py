@@ -50,6 +50,11 @@ class TokenIngestApi(APIView):
     permission_classes = (AllowAny,)
     throttle_classes = ()
 
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, DATABASE_BUSY):  # anywhere: token lookup, ingest, rate counter
+            return _busy_response(exc)
+        return super().handle_exception(exc)
+
 
 class FlightEventsIngestApi(TokenIngestApi):
     @extend_schema(
@@ -100,10 +105,7 @@ class FlightEventsIngestApi(TokenIngestApi):
     def post(self, request: Request, token: str) -> Response:
         integration = integration_for_token(token=token, kind=IntegrationKind.FLIGHT_EVENTS)
         events, _ = parse_flight_events(request.data)
-        try:
-            result = flight_events_ingest(integration=integration, events=events)
-        except DATABASE_BUSY as exc:
-            return _busy_response(exc)
+        result = flight_events_ingest(integration=integration, events=events)
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 
@@ -150,10 +152,7 @@ class PagerDutyEnqueueApi(TokenIngestApi):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": str(wait)},
             )
-        try:
-            outcome = pagerduty_event_process(integration=integration, event=event)
-        except DATABASE_BUSY as exc:
-            return _busy_response(exc)
+        outcome = pagerduty_event_process(integration=integration, event=event)
         return Response(
             {"status": "success", "message": "Event processed", "dedup_key": outcome.dedup_key},
             status=status.HTTP_202_ACCEPTED,
@@ -181,10 +180,7 @@ class AlertmanagerWebhookApi(TokenIngestApi):
         if wait is not None:
             return _busy_response(RuntimeError("alertmanager overload guard"), retry_after=wait)
         group = parse_alertmanager_payload(request.data)
-        try:
-            result = alertmanager_webhook_process(integration=integration, group=group)
-        except DATABASE_BUSY as exc:
-            return _busy_response(exc)
+        result = alertmanager_webhook_process(integration=integration, group=group)
         return Response({"status": "success", **result.as_dict()}, status=status.HTTP_200_OK)
 
 
@@ -225,9 +221,6 @@ class GenericEventsIngestApi(TokenIngestApi):
                 headers={"Retry-After": str(wait)},
             )
         events = parse_cloud_events(request.data)
-        try:
-            result = generic_events_ingest(integration=integration, events=events)
-        except DATABASE_BUSY as exc:
-            return _busy_response(exc)
+        result = generic_events_ingest(integration=integration, events=events)
         body: dict[str, Any] = {"accepted": result.accepted, "duplicates": result.duplicates, "events": result.events}
         return Response(body, status=status.HTTP_202_ACCEPTED)

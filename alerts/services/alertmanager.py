@@ -213,7 +213,8 @@ def alertmanager_webhook_process(*, integration: Integration, group: AmGroup) ->
         .order_by("id")
     }
     actor = integration_actor(integration)
-    for alert in group.alerts:
+    # A fixed order, so that two peers posting the same group cannot deadlock on each other.
+    for alert in sorted(group.alerts, key=lambda a: a.fingerprint):
         key = scoped_dedup_key(integration, alert.fingerprint)
         existing = open_alerts.get(key)
         if alert.status == "resolved":

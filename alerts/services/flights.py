@@ -126,13 +126,16 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
     with transaction.atomic():
         ingest_lock_timeout()
         legs = _lock_legs(team_id=integration.team_id, events=list(unique.values()))
-        inserted = _insert_events(integration=integration, events=list(unique.values()))
+        expected = _newer_than_their_legs(legs=legs, events=list(unique.values()))
+        inserted = _insert_events(integration=integration, events=list(unique.values()), applied=expected)
         result.duplicates += len(unique) - len(inserted)
         result.accepted = len(inserted)
-        changes, applied_ids = _apply_events(legs=legs, events=[unique[eid] for eid in inserted], inserted=inserted)
-        result.late = result.accepted - len(applied_ids)
-        if applied_ids:
-            FlightEvent.objects.filter(pk__in=applied_ids).update(applied=True)
+        changes, applied = _apply_events(legs=legs, events=[unique[eid] for eid in inserted])
+        result.late = result.accepted - len(applied)
+        stored_wrong = applied ^ (expected & set(inserted))
+        if stored_wrong:  # only when an event id was reused for another leg concurrently
+            for event_id in stored_wrong:
+                FlightEvent.objects.filter(pk=inserted[event_id]).update(applied=event_id in applied)
         if changes:
             _save_legs([change.leg for change in changes])
             _react(integration=integration, changes=changes, result=result)
@@ -189,7 +192,24 @@ def _new_leg(*, team_id: int, event: FlightEventIn) -> FlightStatus:
     )
 
 
-def _insert_events(*, integration: Integration, events: list[FlightEventIn]) -> dict[str, int]:
+def _newer_than_their_legs(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> set[str]:
+    """Ids of the events that will change their leg (newer than its newest applied event).
+
+    Known before inserting, so each event is stored with its final ``applied`` flag in
+    the same statement. A duplicate never counts: had it been applied before, its leg is
+    already at least as new.
+    """
+    newest = {key: leg.last_event_at for key, leg in legs.items()}
+    applied: set[str] = set()
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        last = newest[event.leg_key]
+        if last is None or event.occurred_at > last:
+            newest[event.leg_key] = event.occurred_at
+            applied.add(event.event_id)
+    return applied
+
+
+def _insert_events(*, integration: Integration, events: list[FlightEventIn], applied: set[str]) -> dict[str, int]:
     """Insert, skipping ids this integration already sent; returns {event_id: pk} of the new ones.
 
     Raw SQL because Django's ``bulk_create(ignore_conflicts=True)`` cannot tell which rows
@@ -221,7 +241,7 @@ def _insert_events(*, integration: Integration, events: list[FlightEventIn]) -> 
             event.leg_key,
             event.occurred_at,
             now,
-            False,
+            event.event_id in applied,
             event.raw,
         )
         params.extend(f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True))
@@ -270,14 +290,12 @@ class LegChange:
         }
 
 
-def _apply_events(
-    *, legs: dict[str, FlightStatus], events: list[FlightEventIn], inserted: dict[str, int]
-) -> tuple[list[LegChange], list[int]]:
+def _apply_events(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> tuple[list[LegChange], set[str]]:
     by_leg: dict[str, list[FlightEventIn]] = defaultdict(list)
     for event in events:
         by_leg[event.leg_key].append(event)
     changes: list[LegChange] = []
-    applied_ids: list[int] = []
+    applied: set[str] = set()
     for key in sorted(by_leg):
         leg = legs[key]
         change = LegChange(leg=leg, before=leg_state(leg) if leg.last_event_at else None)
@@ -286,11 +304,11 @@ def _apply_events(
                 continue  # late: stored, changes nothing
             _apply(leg, event)
             change.event_types.add(event.event_type)
-            applied_ids.append(inserted[event.event_id])
+            applied.add(event.event_id)
         if change.event_types:
             change.after = leg_state(leg)
             changes.append(change)
-    return changes, applied_ids
+    return changes, applied
 
 
 def _apply(leg: FlightStatus, event: FlightEventIn) -> None:

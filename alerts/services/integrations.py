@@ -161,16 +161,19 @@ def integration_revoke(*, integration_id: int, by: User | None) -> Integration:
 
 
 def integration_touch(*, integration: Integration) -> None:
-    """Record that events arrived; at most one write a minute, so concurrent ingests do
-    not queue on the integration's row lock."""
+    """Record that events arrived, at most once a minute, after the ingest commits.
+
+    Telemetry, not state: it runs in its own statement after commit so that no ingest
+    holds the integration's row lock while it waits for another lock (the audit chain's),
+    which could deadlock two concurrent ingests.
+    """
     now = timezone.now()
     if integration.last_event_at and (now - integration.last_event_at).total_seconds() < 60:
         return
-    stale = now - timedelta(seconds=60)
-    Integration.objects.filter(Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale), pk=integration.pk).update(
-        last_event_at=now
-    )
     integration.last_event_at = now
+    stale = now - timedelta(seconds=60)
+    recent = Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale)
+    transaction.on_commit(lambda: Integration.objects.filter(recent, pk=integration.pk).update(last_event_at=now))
 
 
 def ingest_lock_timeout() -> None:

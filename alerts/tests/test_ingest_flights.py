@@ -157,6 +157,14 @@ def test_ingest_is_audited_published_and_signalled(django_capture_on_commit_call
     assert change["findings"][0]["alert_id"] == Alert.objects.get().pk
 
 
+def test_integration_last_event_at_is_recorded_after_commit(django_capture_on_commit_callbacks):
+    integration, _ = new_integration()
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(integration, flight_event("a"))
+    integration.refresh_from_db()
+    assert integration.last_event_at is not None
+
+
 def test_only_duplicates_write_no_audit_row():
     integration, _ = new_integration()
     ingest(integration, flight_event("a"))
