@@ -130,7 +130,8 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
         inserted = _insert_events(integration=integration, events=list(unique.values()), applied=expected)
         result.duplicates += len(unique) - len(inserted)
         result.accepted = len(inserted)
-        changes, applied = _apply_events(legs=legs, events=[unique[eid] for eid in inserted])
+        new_events = [event for event in unique.values() if event.event_id in inserted]  # in the same order
+        changes, applied = _apply_events(legs=legs, events=new_events)
         result.late = result.accepted - len(applied)
         stored_wrong = applied ^ (expected & set(inserted))
         if stored_wrong:  # only when an event id was reused for another leg concurrently

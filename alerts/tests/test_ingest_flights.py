@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -16,6 +17,7 @@ from alertguardian.realtime import team_group
 from alerts.flight_contract import parse_flight_events
 from alerts.ingest_hooks import flight_legs_changed
 from alerts.models import Alert, FlightEvent, FlightStatus
+from alerts.services import integrations as integration_services
 from alerts.services.flights import flight_events_ingest
 from alerts.tests.ingest_helpers import LEG, captured_group, ensure_default_rules, flight_event, new_integration
 from audit.models import AuditEntry
@@ -155,6 +157,41 @@ def test_ingest_is_audited_published_and_signalled(django_capture_on_commit_call
     assert (received[0]["team_id"], change["leg"], change["status"]) == (integration.team_id, LEG, "cancelled")
     assert change["findings"][0]["kind"] == "cancelled"
     assert change["findings"][0]["alert_id"] == Alert.objects.get().pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_leg_locked_too_long_answers_503_and_stores_nothing(monkeypatch):
+    ensure_default_rules()
+    integration, token = new_integration()
+    ingest(integration, flight_event("a"))
+    monkeypatch.setattr(integration_services, "INGEST_LOCK_TIMEOUT_MS", 200)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with transaction.atomic():
+            list(FlightStatus.objects.select_for_update().filter(key=LEG))
+            locked.set()
+            release.wait(timeout=30)
+        connections["default"].close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        response = APIClient().post(
+            f"/api/v1/integrations/{token}/flight-events",
+            data=json.dumps(flight_event("b", "cancelled", occurred_at="2013-02-08T03:00:00-05:00")),
+            content_type="application/json",
+        )
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["code"] == "unavailable"
+    assert list(FlightEvent.objects.values_list("event_id", flat=True)) == ["a"]
+    assert leg(integration).status == "scheduled"
 
 
 def test_integration_last_event_at_is_recorded_after_commit(django_capture_on_commit_callbacks):
