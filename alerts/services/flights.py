@@ -160,24 +160,21 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
 
 
 def _lock_legs(*, team_id: int, events: list[FlightEventIn]) -> dict[str, FlightStatus]:
+    """Create the legs that do not exist yet, then lock them all, each step in key order.
+
+    Inserting first matters: locking the known legs and then inserting the new ones can
+    deadlock with a concurrent ingest that does the same with the roles swapped. An insert
+    that meets an existing leg does nothing and takes no lock.
+    """
     first_by_key: dict[str, FlightEventIn] = {}
     for event in events:
         first_by_key.setdefault(event.leg_key, event)
     keys = sorted(first_by_key)
-    legs = {leg.key: leg for leg in _select_legs_for_update(team_id=team_id, keys=keys)}
-    missing = [key for key in keys if key not in legs]
-    if missing:
-        FlightStatus.objects.bulk_create(
-            [_new_leg(team_id=team_id, event=first_by_key[key]) for key in missing], ignore_conflicts=True
-        )
-        legs.update({leg.key: leg for leg in _select_legs_for_update(team_id=team_id, keys=missing)})
-    return legs
-
-
-def _select_legs_for_update(*, team_id: int, keys: list[str]) -> list[FlightStatus]:
-    if not keys:
-        return []
-    return list(FlightStatus.objects.select_for_update().filter(team_id=team_id, key__in=keys).order_by("key"))
+    FlightStatus.objects.bulk_create(
+        [_new_leg(team_id=team_id, event=first_by_key[key]) for key in keys], ignore_conflicts=True
+    )
+    legs = FlightStatus.objects.select_for_update().filter(team_id=team_id, key__in=keys).order_by("key")
+    return {leg.key: leg for leg in legs}
 
 
 def _new_leg(*, team_id: int, event: FlightEventIn) -> FlightStatus:
