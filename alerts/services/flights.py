@@ -162,17 +162,20 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
 def _lock_legs(*, team_id: int, events: list[FlightEventIn]) -> dict[str, FlightStatus]:
     """Create the legs that do not exist yet, then lock them all, each step in key order.
 
-    Inserting first matters: locking the known legs and then inserting the new ones can
-    deadlock with a concurrent ingest that does the same with the roles swapped. An insert
-    that meets an existing leg does nothing and takes no lock.
+    Inserting before locking matters: locking the known legs and then inserting the new
+    ones can deadlock with a concurrent ingest that does the same with the roles swapped.
+    An insert that meets a leg created meanwhile does nothing and takes no lock.
     """
     first_by_key: dict[str, FlightEventIn] = {}
     for event in events:
         first_by_key.setdefault(event.leg_key, event)
     keys = sorted(first_by_key)
-    FlightStatus.objects.bulk_create(
-        [_new_leg(team_id=team_id, event=first_by_key[key]) for key in keys], ignore_conflicts=True
-    )
+    known = set(FlightStatus.objects.filter(team_id=team_id, key__in=keys).values_list("key", flat=True))
+    if len(known) < len(keys):
+        FlightStatus.objects.bulk_create(
+            [_new_leg(team_id=team_id, event=first_by_key[key]) for key in keys if key not in known],
+            ignore_conflicts=True,
+        )
     legs = FlightStatus.objects.select_for_update().filter(team_id=team_id, key__in=keys).order_by("key")
     return {leg.key: leg for leg in legs}
 
