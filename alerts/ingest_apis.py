@@ -36,8 +36,8 @@ RETRY_AFTER_SECONDS = 5
 DATABASE_BUSY = (OperationalError, InterfaceError)
 
 
-def _busy_response(exc: Exception, retry_after: int = RETRY_AFTER_SECONDS) -> Response:
-    logger.warning("ingest pushed back with 503: %s", exc)
+def _busy_response(reason: object, retry_after: int = RETRY_AFTER_SECONDS) -> Response:
+    logger.warning("ingest pushed back with 503: %s", reason)
     return Response(
         error_body("unavailable", "The service is busy; retry later."),
         status=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -178,7 +178,7 @@ class AlertmanagerWebhookApi(TokenIngestApi):
         integration = integration_for_token(token=token, kind=IntegrationKind.ALERTMANAGER)
         wait = integration_rate_limited(integration=integration)
         if wait is not None:
-            return _busy_response(RuntimeError("alertmanager overload guard"), retry_after=wait)
+            return _busy_response("the integration's overload guard tripped", retry_after=wait)
         group = parse_alertmanager_payload(request.data)
         result = alertmanager_webhook_process(integration=integration, group=group)
         return Response({"status": "success", **result.as_dict()}, status=status.HTTP_200_OK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 from collections.abc import Iterator
@@ -67,8 +68,6 @@ def captured_group(group: str) -> Iterator[list[dict[str, Any]]]:
     finally:
 
         async def drain() -> None:
-            import asyncio
-
             while True:
                 try:
                     message = await asyncio.wait_for(layer.receive(channel), timeout=0.2)

