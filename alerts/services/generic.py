@@ -24,9 +24,9 @@ from django.db import IntegrityError, transaction
 from alertguardian.api import InvalidInput
 from alerts.flight_contract import FieldError, parse_aware_datetime
 from alerts.ingest_hooks import generic_event_received
-from alerts.models import Alert, AlertSource, AlertStatus, GenericEvent, Integration, Severity
+from alerts.models import AlertSource, AlertStatus, GenericEvent, Integration, Severity
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
-from alerts.services.lifecycle import alert_acknowledge, alert_raise, alert_resolve
+from alerts.services.lifecycle import _open_alert_for_update, alert_acknowledge, alert_raise, alert_resolve
 from alerts.services.pagerduty import PD_SEVERITIES
 from audit.services import audit_record
 
@@ -104,22 +104,13 @@ def _severity(data: dict[str, Any]) -> str:
     return PD_SEVERITIES.get(value, Severity.MEDIUM)
 
 
-def _open_alert(integration: Integration, key: str) -> Alert | None:
-    return (
-        Alert.objects.select_for_update()
-        .filter(team_id=integration.team_id, dedup_key=key)
-        .exclude(status=AlertStatus.RESOLVED)
-        .first()
-    )
-
-
 def _apply(*, integration: Integration, event: CloudEvent) -> tuple[str, int | None]:
     data = event.data if isinstance(event.data, dict) else {"value": event.data}
     key = f"ce:{integration.pk}:{event.subject}" if event.subject else ""
     actor = integration_actor(integration)
     action = event.type[len(TYPE_PREFIX) :] if event.type.startswith(TYPE_PREFIX) else ""
     if action in ("acknowledge", "resolve"):
-        alert = _open_alert(integration, key) if key else None
+        alert = _open_alert_for_update(team_id=integration.team_id, dedup_key=key) if key else None
         if alert is None or (action == "acknowledge" and alert.status != AlertStatus.TRIGGERED):
             return "dropped", alert.pk if alert else None
         if action == "acknowledge":

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.db import transaction
 
-from alerts.models import Alert, AlertSource, AlertStatus, Integration, Severity
+from alerts.models import AlertSource, AlertStatus, Integration, Severity
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
-from alerts.services.lifecycle import alert_acknowledge, alert_raise, alert_resolve
+from alerts.services.lifecycle import _open_alert_for_update, alert_acknowledge, alert_raise, alert_resolve
 
 PD_SEVERITIES: dict[str, str] = {
     "info": Severity.LOW,
@@ -162,12 +162,7 @@ def pagerduty_event_process(*, integration: Integration, event: PagerDutyEvent) 
             occurred_at=event.timestamp,
         )
         return PagerDutyOutcome(client_key, "created" if raised.created else "folded", raised.alert.pk)
-    alert = (
-        Alert.objects.select_for_update()
-        .filter(team_id=integration.team_id, dedup_key=key)
-        .exclude(status=AlertStatus.RESOLVED)
-        .first()
-    )
+    alert = _open_alert_for_update(team_id=integration.team_id, dedup_key=key)
     if alert is None:
         return PagerDutyOutcome(client_key, "dropped", None)
     if event.event_action == "acknowledge":
