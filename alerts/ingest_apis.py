@@ -118,7 +118,6 @@ def _pd_invalid(errors: list[str]) -> Response:
 
 class PagerDutyEnqueueApi(TokenIngestApi):
     @extend_schema(
-        operation_id="pagerduty_enqueue",
         summary="PagerDuty Events API v2",
         description=(
             "`routing_key` is the token of a `pagerduty` integration. 202 "

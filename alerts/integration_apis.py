@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,11 +87,13 @@ def _issued(issued: IssuedToken, code: int) -> Response:
 
 
 class IntegrationListCreateApi(APIView):
+    @extend_schema_serializer(component_name="IntegrationCreateInput")
     class InputSerializer(serializers.Serializer):
         team = serializers.IntegerField()
         kind = serializers.ChoiceField(choices=IntegrationKind.choices)
         name = serializers.CharField(max_length=120)
 
+    @extend_schema_serializer(component_name="IntegrationListFilter")
     class FilterSerializer(serializers.Serializer):
         team = serializers.IntegerField(required=False)
         kind = serializers.ChoiceField(choices=IntegrationKind.choices, required=False)
@@ -133,6 +135,7 @@ class IntegrationListCreateApi(APIView):
 
 
 class IntegrationDetailApi(APIView):
+    @extend_schema_serializer(component_name="IntegrationUpdateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120, required=False)
         is_active = serializers.BooleanField(required=False)
@@ -215,6 +218,7 @@ class FlightCursorPagination(DefaultCursorPagination):
 
 
 class FlightListApi(APIView):
+    @extend_schema_serializer(component_name="FlightListFilter")
     class FilterSerializer(serializers.Serializer):
         date = serializers.DateField(required=False)
         origin = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
@@ -307,6 +311,7 @@ class _RuleFields(serializers.Serializer):
 
 
 class DetectionRuleListCreateApi(APIView):
+    @extend_schema_serializer(component_name="DetectionRuleCreateInput")
     class InputSerializer(_RuleFields):
         team = serializers.IntegerField(
             allow_null=True, required=False, help_text="Empty: a global rule (platform admins)"
@@ -352,6 +357,7 @@ class DetectionRuleListCreateApi(APIView):
 
 
 class DetectionRuleDetailApi(APIView):
+    @extend_schema_serializer(component_name="DetectionRuleUpdateInput")
     class InputSerializer(_RuleFields):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, partial=True, **kwargs)

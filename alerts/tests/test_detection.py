@@ -395,3 +395,33 @@ def test_platform_admin_edits_global_rules():
     assert response.status_code == 200
     rule.refresh_from_db()
     assert rule.escalate is True
+
+
+def test_rules_are_edited_in_the_admin_through_the_services(client):
+    admin_user = member(TeamFactory(), role=UserRole.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    assert client.get("/admin/alerts/detectionrule/").status_code == 200
+    assert client.get("/admin/alerts/flightstatus/").status_code == 200
+    rule = DetectionRule.objects.get(team__isnull=True, condition="diverted")
+    response = client.post(
+        f"/admin/alerts/detectionrule/{rule.pk}/change/",
+        {
+            "team": "",
+            "name": "Diverted",
+            "condition": "diverted",
+            "threshold_minutes": "",
+            "severity": "critical",
+            "creates_alert": "on",
+            "escalate": "on",
+            "notify_customers": "on",
+            "suggestions": "[]",
+            "enabled": "on",
+            "ordering": "50",
+        },
+    )
+    assert response.status_code == 302, response.content
+    rule.refresh_from_db()
+    assert rule.severity == "critical"
+    entry = AuditEntry.objects.get(action="detection_rule.updated", target_id=str(rule.pk))
+    assert entry.actor_id == admin_user.pk
+    assert entry.data == {"severity": ["high", "critical"]}
