@@ -7,6 +7,10 @@ class AlertsConfig(AppConfig):
     name = "alerts"
 
     def ready(self) -> None:
-        from alerts import receivers
+        # Admin registrations of the ingestion side (alerts/admin.py is the lifecycle's).
+        from alerts import (
+            ingest_admin,  # noqa: F401
+            receivers,
+        )
 
         receivers.connect()

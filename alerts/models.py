@@ -198,5 +198,17 @@ class AlertUserState(models.Model):
         return f"alert #{self.alert_id} for user #{self.user_id}"
 
 
+# Ingestion models (flight events, flight status, detection rules, generic events) live in
+# their own module; importing them here registers them with the alerts app.
+from alerts.ingest_models import (  # noqa: E402, F401
+    DetectionCondition,
+    DetectionRule,
+    FlightEvent,
+    FlightEventType,
+    FlightLegStatus,
+    FlightStatus,
+    GenericEvent,
+)
+
 # Operations models (SLA policies, alert rules, summaries) live in alerts/ops/models.py.
 from alerts.ops.models import *  # noqa: E402, F403

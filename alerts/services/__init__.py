@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alerts.services.broadcast import alert_broadcast
+from alerts.services.flights import IngestResult, flight_events_ingest
 from alerts.services.lifecycle import (
     Actor,
     RaiseResult,
@@ -16,6 +17,7 @@ from alerts.services.lifecycle import (
     alert_resolve,
     alert_unacknowledge,
 )
+from alerts.services.outcomes import alert_outcome_record
 from alerts.services.reports import alert_create_manual, alert_report_by_customer
 from alerts.services.user_state import (
     alert_dismiss,
@@ -27,6 +29,7 @@ from alerts.services.user_state import (
 
 __all__ = [
     "Actor",
+    "IngestResult",
     "RaiseResult",
     "actor_fields",
     "alert_acknowledge",
@@ -38,6 +41,7 @@ __all__ = [
     "alert_mark_read",
     "alert_mark_unread",
     "alert_note_add",
+    "alert_outcome_record",
     "alert_raise",
     "alert_reopen",
     "alert_report_by_customer",
@@ -45,4 +49,5 @@ __all__ = [
     "alert_unacknowledge",
     "alert_undismiss",
     "alert_unread_counts_publish",
+    "flight_events_ingest",
 ]

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('alerts', '0001_initial'),
+        ('alerts', '0002_ingestion'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from alertguardian.api import ApplicationError
+
+
+class IntegrationDisabled(ApplicationError):
+    """The token is known but its integration is paused or revoked (401)."""
+
+    status_code = 401  # type: ignore[assignment]  # the base class literal is 400
+    code = "integration_disabled"
+    default_message = "This integration is disabled."

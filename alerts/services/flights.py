@@ -1,0 +1,526 @@
+"""``flight_events_ingest``: store flight events, update flight legs, raise disruption alerts.
+
+One transaction per call, in this order (the order is what keeps it correct and fast):
+
+1. lock the legs the events touch (``FlightStatus``; missing ones are inserted first),
+   ordered by key so that concurrent ingests cannot deadlock;
+2. insert the events with ``ON CONFLICT DO NOTHING RETURNING``: what comes back is new,
+   the rest are duplicates (at-least-once delivery) and change nothing;
+3. apply each leg's new events oldest first; an event not newer than the leg's newest
+   applied event is stored but changes nothing (out-of-order delivery);
+4. run the detection rules on each changed leg (before → after) and raise, fold, resolve
+   or record outcomes on the leg's alerts through the lifecycle services;
+5. one audit row for the request, one live ``flights.updated`` event and one
+   ``flight_legs_changed`` signal on commit.
+
+A batch is applied as a whole: its net change per leg is what detection sees.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Field
+from django.utils import timezone
+
+from alertguardian.realtime import publish_on_commit, team_group
+from alerts.flight_contract import FlightEventIn
+from alerts.flight_payloads import flights_updated_event
+from alerts.flightdata import airport_timezone
+from alerts.ingest_hooks import affected_bookings_count, flight_legs_changed
+from alerts.models import (
+    Alert,
+    AlertSource,
+    AlertStatus,
+    FlightEvent,
+    FlightEventType,
+    FlightLegStatus,
+    FlightStatus,
+    Integration,
+)
+from alerts.services.detection import (
+    ALERT_TYPES,
+    KIND_CANCELLED,
+    KIND_DELAY,
+    Finding,
+    LegState,
+    dedup_key,
+    detect,
+    rules_for_team,
+)
+from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
+from alerts.services.lifecycle import alert_raise, alert_resolve
+from alerts.services.outcomes import alert_outcome_record
+from audit.services import AuditActor, audit_record
+
+LATE_FROM_MINUTES = 15  # a leg counts as "delayed" (status, ?delayed=true) from here, as BTS does
+AUDIT_LEGS_LIMIT = 50
+
+# Fields an event carries over onto its leg when present.
+_COPIED_FIELDS = (
+    "scheduled_arrival",
+    "estimated_departure",
+    "estimated_arrival",
+    "actual_departure",
+    "actual_arrival",
+    "gate",
+    "terminal",
+    "diverted_to",
+    "tail_number",
+    "distance_miles",
+)
+_LEG_UPDATE_FIELDS = [
+    "carrier",
+    "destination",
+    "status",
+    "scheduled_departure",
+    *_COPIED_FIELDS,
+    "reported_delay_minutes",
+    "delay_minutes",
+    "last_event_at",
+    "last_event_type",
+    "updated_at",
+]
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    late: int = 0
+    legs_updated: int = 0
+    alerts_raised: int = 0
+    alerts_updated: int = 0
+    alerts_resolved: int = 0
+    outcomes_recorded: int = 0
+    alerts_by_kind: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "legs_updated": self.legs_updated,
+            "alerts_raised": self.alerts_raised,
+            "alerts_updated": self.alerts_updated,
+            "alerts_resolved": self.alerts_resolved,
+            "outcomes_recorded": self.outcomes_recorded,
+        }
+
+
+def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn]) -> IngestResult:
+    """Ingest validated events of one integration (see the module docstring)."""
+    result = IngestResult(received=len(events))
+    unique: dict[str, FlightEventIn] = {}
+    for event in events:
+        if event.event_id in unique:
+            result.duplicates += 1
+        else:
+            unique[event.event_id] = event
+    with transaction.atomic():
+        ingest_lock_timeout()
+        legs = _lock_legs(team_id=integration.team_id, events=list(unique.values()))
+        expected = _newer_than_their_legs(legs=legs, events=list(unique.values()))
+        inserted = _insert_events(integration=integration, events=list(unique.values()), applied=expected)
+        result.duplicates += len(unique) - len(inserted)
+        result.accepted = len(inserted)
+        new_events = [event for event in unique.values() if event.event_id in inserted]  # in the same order
+        changes, applied = _apply_events(legs=legs, events=new_events)
+        result.late = result.accepted - len(applied)
+        stored_wrong = applied ^ (expected & set(inserted))
+        if stored_wrong:  # only when an event id was reused for another leg concurrently
+            for event_id in stored_wrong:
+                FlightEvent.objects.filter(pk=inserted[event_id]).update(applied=event_id in applied)
+        if changes:
+            _save_legs([change.leg for change in changes])
+            _react(integration=integration, changes=changes, result=result)
+            result.legs_updated = len(changes)
+        if inserted:
+            integration_touch(integration=integration)
+        if result.accepted:
+            audit_record(
+                actor=integration_actor(integration),
+                action="flight_events.ingested",
+                target=integration,
+                data={**result.as_dict(), "legs": [change.leg.key for change in changes[:AUDIT_LEGS_LIMIT]]},
+            )
+        if changes:
+            statuses = [change.leg for change in changes]
+            publish_on_commit(team_group(integration.team_id), flights_updated_event(statuses))
+            payload = [change.signal_payload() for change in changes]
+            team_id = integration.team_id
+            transaction.on_commit(lambda: flight_legs_changed.send(sender=None, team_id=team_id, changes=payload))
+    return result
+
+
+def _lock_legs(*, team_id: int, events: list[FlightEventIn]) -> dict[str, FlightStatus]:
+    """Create the legs that do not exist yet, then lock them all, each step in key order.
+
+    Inserting before locking matters: locking the known legs and then inserting the new
+    ones can deadlock with a concurrent ingest that does the same with the roles swapped.
+    An insert that meets a leg created meanwhile does nothing and takes no lock.
+    """
+    first_by_key: dict[str, FlightEventIn] = {}
+    for event in events:
+        first_by_key.setdefault(event.leg_key, event)
+    keys = sorted(first_by_key)
+    known = set(FlightStatus.objects.filter(team_id=team_id, key__in=keys).values_list("key", flat=True))
+    if len(known) < len(keys):
+        FlightStatus.objects.bulk_create(
+            [_new_leg(team_id=team_id, event=first_by_key[key]) for key in keys if key not in known],
+            ignore_conflicts=True,
+        )
+    legs = FlightStatus.objects.select_for_update().filter(team_id=team_id, key__in=keys).order_by("key")
+    return {leg.key: leg for leg in legs}
+
+
+def _new_leg(*, team_id: int, event: FlightEventIn) -> FlightStatus:
+    return FlightStatus(
+        team_id=team_id,
+        key=event.leg_key,
+        flight_number=event.flight_number,
+        carrier=event.carrier,
+        service_date=event.service_date,
+        origin=event.origin,
+        destination=event.destination,
+        scheduled_departure=event.scheduled_departure,
+    )
+
+
+def _newer_than_their_legs(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> set[str]:
+    """Ids of the events that will change their leg (newer than its newest applied event).
+
+    Known before inserting, so each event is stored with its final ``applied`` flag in
+    the same statement. A duplicate never counts: had it been applied before, its leg is
+    already at least as new.
+    """
+    newest = {key: leg.last_event_at for key, leg in legs.items()}
+    applied: set[str] = set()
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        last = newest[event.leg_key]
+        if last is None or event.occurred_at > last:
+            newest[event.leg_key] = event.occurred_at
+            applied.add(event.event_id)
+    return applied
+
+
+def _insert_events(*, integration: Integration, events: list[FlightEventIn], applied: set[str]) -> dict[str, int]:
+    """Insert, skipping ids this integration already sent; returns {event_id: pk} of the new ones.
+
+    Raw SQL because Django's ``bulk_create(ignore_conflicts=True)`` cannot tell which rows
+    were skipped; ``RETURNING`` can (PostgreSQL and SQLite ≥ 3.35).
+    """
+    if not events:
+        return {}
+    now = timezone.now()
+    meta = FlightEvent._meta
+    names = [
+        "integration",
+        "team",
+        "event_id",
+        "event_type",
+        "leg_key",
+        "occurred_at",
+        "received_at",
+        "applied",
+        "payload",
+    ]
+    fields: list[Field[Any, Any]] = [meta.get_field(name) for name in names]  # type: ignore[misc]
+    params: list[Any] = []
+    for event in events:
+        values = (
+            integration.pk,
+            integration.team_id,
+            event.event_id,
+            event.event_type,
+            event.leg_key,
+            event.occurred_at,
+            now,
+            event.event_id in applied,
+            event.raw,
+        )
+        params.extend(f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True))
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(quote(f.column or f.name) for f in fields)
+    sql = (
+        # Only quoted model identifiers and placeholders go into the text; values are parameters.
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(events))} "
+        f"ON CONFLICT ({quote('integration_id')}, {quote('event_id')}) DO NOTHING "
+        f"RETURNING {quote('id')}, {quote('event_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+@dataclass
+class LegChange:
+    leg: FlightStatus
+    before: LegState | None
+    after: LegState | None = None
+    event_types: set[str] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+    alert_ids: dict[str, int] = field(default_factory=dict)
+
+    def signal_payload(self) -> dict[str, Any]:
+        return {
+            "leg": self.leg.key,
+            "status": self.leg.status,
+            "delay_minutes": self.leg.delay_minutes,
+            "event_types": sorted(self.event_types),
+            "findings": [
+                {
+                    "kind": finding.kind,
+                    "severity": finding.severity,
+                    "creates_alert": finding.rule.creates_alert,
+                    "notify_customers": finding.rule.notify_customers,
+                    "escalate": finding.rule.escalate,
+                    "suggestions": finding.rule.suggestions,
+                    "alert_id": self.alert_ids.get(finding.kind),
+                }
+                for finding in self.findings
+            ],
+        }
+
+
+def _apply_events(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> tuple[list[LegChange], set[str]]:
+    by_leg: dict[str, list[FlightEventIn]] = defaultdict(list)
+    for event in events:
+        by_leg[event.leg_key].append(event)
+    changes: list[LegChange] = []
+    applied: set[str] = set()
+    for key in sorted(by_leg):
+        leg = legs[key]
+        change = LegChange(leg=leg, before=leg_state(leg) if leg.last_event_at else None)
+        for event in sorted(by_leg[key], key=lambda e: e.occurred_at):
+            if leg.last_event_at is not None and event.occurred_at <= leg.last_event_at:
+                continue  # late: stored, changes nothing
+            _apply(leg, event)
+            change.event_types.add(event.event_type)
+            applied.add(event.event_id)
+        if change.event_types:
+            change.after = leg_state(leg)
+            changes.append(change)
+    return changes, applied
+
+
+def _apply(leg: FlightStatus, event: FlightEventIn) -> None:
+    leg.carrier = event.carrier
+    leg.destination = event.destination
+    leg.scheduled_departure = event.scheduled_departure
+    for name in _COPIED_FIELDS:
+        if name in event.fields:
+            setattr(leg, name, event.fields[name])
+    if "delay_minutes" in event.fields:
+        leg.reported_delay_minutes = event.fields["delay_minutes"]
+    leg.delay_minutes = computed_delay(leg)
+    leg.status = _next_status(leg, event.event_type)
+    leg.last_event_at = event.occurred_at
+    leg.last_event_type = event.event_type
+    leg.updated_at = timezone.now()
+
+
+def computed_delay(leg: FlightStatus) -> int | None:
+    """Minutes from the scheduled to the actual (else estimated) departure; else the sender's figure."""
+    departure = leg.actual_departure or leg.estimated_departure
+    if departure is not None and leg.scheduled_departure is not None:
+        return round((departure - leg.scheduled_departure).total_seconds() / 60)
+    return leg.reported_delay_minutes
+
+
+def _next_status(leg: FlightStatus, event_type: str) -> str:
+    if event_type in (FlightEventType.SCHEDULED, FlightEventType.REINSTATED):
+        late = (leg.delay_minutes or 0) >= LATE_FROM_MINUTES
+        return FlightLegStatus.DELAYED if late else FlightLegStatus.SCHEDULED
+    if event_type == FlightEventType.GATE_CHANGE:
+        return leg.status
+    return event_type  # delayed, cancelled, departed, arrived, diverted are statuses too
+
+
+def leg_state(leg: FlightStatus) -> LegState:
+    departure = leg.actual_departure or leg.estimated_departure
+    departure_local_date = None
+    if departure is not None:
+        zone = airport_timezone(leg.origin)
+        departure_local_date = (departure.astimezone(zone) if zone else departure).date()
+    return LegState(
+        status=leg.status,
+        delay_minutes=leg.delay_minutes,
+        departure_local_date=departure_local_date,
+        service_date=leg.service_date,
+        gate=leg.gate,
+        terminal=leg.terminal,
+    )
+
+
+def _save_legs(legs: list[FlightStatus]) -> None:
+    # The rows exist and are locked by us: an upsert is one statement, much cheaper than
+    # bulk_update's CASE per field and row.
+    FlightStatus.objects.bulk_create(
+        legs, update_conflicts=True, unique_fields=["team", "key"], update_fields=_LEG_UPDATE_FIELDS
+    )
+
+
+def _react(*, integration: Integration, changes: list[LegChange], result: IngestResult) -> None:
+    """Detection and the alert side effects of the changed legs."""
+    rules = rules_for_team(integration.team_id)
+    wanted: set[str] = set()
+    for change in changes:
+        assert change.after is not None
+        change.findings = detect(rules=rules, before=change.before, after=change.after, event_types=change.event_types)
+        wanted.update(dedup_key(change.leg.key, f.kind) for f in change.findings if f.rule.creates_alert)
+        if FlightEventType.REINSTATED in change.event_types:
+            wanted.add(dedup_key(change.leg.key, KIND_CANCELLED))
+        if change.event_types & {FlightEventType.DEPARTED, FlightEventType.ARRIVED}:
+            wanted.add(dedup_key(change.leg.key, KIND_DELAY))
+    if not wanted:
+        return
+    latest = _lock_alerts(team_id=integration.team_id, legs=[c.leg.key for c in changes], dedup_keys=wanted)
+    actor = integration_actor(integration)
+    for change in changes:
+        _react_leg(integration=integration, change=change, latest=latest, actor=actor, result=result)
+
+
+def _lock_alerts(*, team_id: int, legs: list[str], dedup_keys: set[str]) -> dict[str, Alert]:
+    """Lock every alert this ingest may touch before the first audit row takes the audit
+    lock (a lifecycle action elsewhere locks its alert first, then audits: locking in the
+    other order here could deadlock). Returns the newest alert per dedup key."""
+    latest: dict[str, Alert] = {}
+    alerts = (
+        Alert.objects.select_for_update()
+        .filter(team_id=team_id, resource__in=legs, dedup_key__in=dedup_keys)
+        .order_by("id")
+    )
+    for alert in alerts:
+        latest[alert.dedup_key] = alert
+    return latest
+
+
+def _react_leg(
+    *, integration: Integration, change: LegChange, latest: dict[str, Alert], actor: AuditActor, result: IngestResult
+) -> None:
+    leg = change.leg
+    if FlightEventType.REINSTATED in change.event_types and leg.status != FlightLegStatus.CANCELLED:
+        cancelled = latest.get(dedup_key(leg.key, KIND_CANCELLED))
+        if cancelled is not None and cancelled.status != AlertStatus.RESOLVED:
+            alert_resolve(
+                alert_id=cancelled.pk, by=actor, note=f"{leg.flight_number} was reinstated.", data={"leg": leg.key}
+            )
+            result.alerts_resolved += 1
+    for finding in change.findings:
+        if not finding.rule.creates_alert:
+            continue
+        raised = alert_raise(
+            team=integration.team,
+            type=ALERT_TYPES[finding.kind],
+            severity=finding.severity,
+            title=_title(leg, finding),
+            message=_message(leg, finding),
+            source=AlertSource.FLIGHT_EVENTS,
+            resource=leg.key,
+            dedup_key=dedup_key(leg.key, finding.kind),
+            integration=integration,
+            metadata=_alert_metadata(leg, finding),
+            actor=actor,
+            affected_bookings_count=affected_bookings_count(team_id=integration.team_id, leg_key=leg.key),
+            occurred_at=leg.last_event_at,
+        )
+        latest[raised.alert.dedup_key] = raised.alert
+        change.alert_ids[finding.kind] = raised.alert.pk
+        if raised.created:
+            result.alerts_raised += 1
+            result.alerts_by_kind[finding.kind] += 1
+        else:
+            result.alerts_updated += 1
+    for event_type in (FlightEventType.DEPARTED, FlightEventType.ARRIVED):
+        delay_alert = latest.get(dedup_key(leg.key, KIND_DELAY))
+        if event_type in change.event_types and delay_alert is not None:
+            outcome = _outcome(leg, event_type)
+            alert_outcome_record(alert_id=delay_alert.pk, by=actor, outcome=outcome, message=outcome["summary"])
+            result.outcomes_recorded += 1
+
+
+def _route(leg: FlightStatus) -> str:
+    return f"{leg.flight_number} {leg.origin}→{leg.destination} on {leg.service_date.isoformat()}"
+
+
+def _title(leg: FlightStatus, finding: Finding) -> str:
+    if finding.kind == KIND_CANCELLED:
+        return f"{_route(leg)} cancelled"
+    if finding.kind == KIND_DELAY:
+        return f"{_route(leg)} delayed {leg.delay_minutes} min"
+    if finding.kind == "diverted":
+        return f"{_route(leg)} diverted" + (f" to {leg.diverted_to}" if leg.diverted_to else "")
+    if finding.kind == "gate":
+        return f"{_route(leg)} gate changed to {leg.gate or '?'}" + (
+            f" (terminal {leg.terminal})" if leg.terminal else ""
+        )
+    return f"{_route(leg)} is {leg.status}"
+
+
+def _local(value: datetime | None, airport: str) -> str | None:
+    """ISO time at the airport's local offset (the same instant whatever offset it came with)."""
+    if value is None:
+        return None
+    zone = airport_timezone(airport)
+    return (value.astimezone(zone) if zone else value).isoformat()
+
+
+def _message(leg: FlightStatus, finding: Finding) -> str:
+    parts = [f"Rule: {finding.rule.name} ({finding.reason})."]
+    if leg.scheduled_departure:
+        parts.append(f"Scheduled departure {_local(leg.scheduled_departure, leg.origin)}.")
+    new_departure = leg.actual_departure or leg.estimated_departure
+    if new_departure and finding.kind == KIND_DELAY:
+        parts.append(f"New departure {_local(new_departure, leg.origin)}.")
+    if finding.rule.suggestions:
+        parts.append(f"Suggest: {', '.join(map(str, finding.rule.suggestions))}.")
+    return " ".join(parts)
+
+
+def _alert_metadata(leg: FlightStatus, finding: Finding) -> dict[str, Any]:
+    return {
+        "leg": leg.key,
+        "flight_number": leg.flight_number,
+        "origin": leg.origin,
+        "destination": leg.destination,
+        "service_date": leg.service_date.isoformat(),
+        "flight_status": leg.status,
+        "delay_minutes": leg.delay_minutes,
+        "scheduled_departure": _local(leg.scheduled_departure, leg.origin),
+        "new_departure": _local(leg.actual_departure or leg.estimated_departure, leg.origin),
+        "gate": leg.gate,
+        "terminal": leg.terminal,
+        "diverted_to": leg.diverted_to,
+        "rule": {
+            "id": finding.rule.pk,
+            "name": finding.rule.name,
+            "condition": finding.rule.condition,
+            "threshold_minutes": finding.rule.threshold_minutes,
+        },
+        "escalate": finding.rule.escalate,
+        "notify_customers": finding.rule.notify_customers,
+        "suggestions": list(finding.rule.suggestions or []),
+    }
+
+
+def _outcome(leg: FlightStatus, event_type: str) -> dict[str, Any]:
+    verb = "departed" if event_type == FlightEventType.DEPARTED else "arrived"
+    when = leg.actual_departure if verb == "departed" else leg.actual_arrival
+    delay = f"{leg.delay_minutes} min late" if leg.delay_minutes and leg.delay_minutes > 0 else "on time"
+    return {
+        "event": verb,
+        "at": _local(when, leg.origin if verb == "departed" else leg.destination),
+        "actual_departure": _local(leg.actual_departure, leg.origin),
+        "actual_arrival": _local(leg.actual_arrival, leg.destination),
+        "delay_minutes": leg.delay_minutes,
+        "summary": f"{leg.flight_number} {verb} ({delay} from {leg.origin})",
+    }
