@@ -1,0 +1,386 @@
+"""The agent board: server-rendered pages under /board/ (the queue, an alert, stats).
+
+Reads go through ``alerts.board_selectors`` / ``alerts.selectors`` (which authorize);
+every action is a plain form POST that calls one service and redirects (POST/redirect/GET),
+so the board works without JavaScript. ``board.js`` enhances the same forms: it posts
+them with ``Accept: application/json`` and gets ``{"ok", "message"}`` back instead of a
+redirect, while the live event (``/ws/board/``) redraws the row.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import capabilities as caps
+from accounts.models import Team, User
+from accounts.selectors import user_has_capability
+from alertguardian.api import ApplicationError, InvalidInput, NotFound
+from alerts import board_selectors as board
+from alerts import stats as alert_stats
+from alerts.charts import airports_chart, hourly_severity_chart, response_times_chart
+from alerts.models import Alert
+from alerts.selectors import alert_get_for_user
+from alerts.services import (
+    alert_acknowledge,
+    alert_assign,
+    alert_note_add,
+    alert_reopen,
+    alert_resolve,
+    alert_unacknowledge,
+)
+from alerts.services.read_state import alert_mark_read
+
+SESSION_TEAM_KEY = "board_team_id"
+STATUS_CHOICES = [
+    ("open", "Open"),
+    ("triggered", "Triggered"),
+    ("acknowledged", "Acknowledged"),
+    ("resolved", "Resolved"),
+    ("all", "All"),
+]
+NOTE_MAX_LENGTH = 5000
+
+# Panels other apps add to the alert page without alerts importing them (fallbacks will
+# register its suggestions here): each returns rendered HTML or None to show nothing.
+ALERT_DETAIL_PANELS: list[Callable[[HttpRequest, Alert], str | None]] = []
+
+
+def html_not_found(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Board pages answer 404 with a board page (the project's handler404 speaks JSON for the API)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return render(request, "board/not_found.html", {"teams": []}, status=404)
+
+    return wrapper
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # every view here is login_required
+    return user
+
+
+def _board_team(request: HttpRequest) -> tuple[Team | None, list[Team]]:
+    """The team the board shows, remembered in the session; a team the user may not read is 404."""
+    teams = board.board_teams_for_user(user=_user(request))
+    requested = request.GET.get("team")
+    team = board.board_team_for_user(
+        teams=teams, requested_id=requested, remembered_id=request.session.get(SESSION_TEAM_KEY)
+    )
+    if requested not in (None, "") and team is None:
+        raise Http404("Team not found.")
+    if team is not None and request.session.get(SESSION_TEAM_KEY) != team.pk:
+        request.session[SESSION_TEAM_KEY] = team.pk
+    return team, teams
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _board_context(request: HttpRequest, team: Team, filters: board.BoardFilters) -> dict[str, Any]:
+    user = _user(request)
+    return {
+        "team": team,
+        "filters": filters,
+        "can_manage": user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=team.pk),
+    }
+
+
+@login_required
+@html_not_found
+@require_GET
+def board_view(request: HttpRequest) -> HttpResponse:
+    team, teams = _board_team(request)
+    user = _user(request)
+    if team is None:
+        return render(request, "board/no_team.html", {"teams": teams}, status=200)
+    filters = board.BoardFilters.from_params(request.GET)
+    alerts = board.board_page(user=user, team=team, filters=filters)
+    counts = board.board_counts(user=user, team=team, filters=filters)
+    shown_until = (filters.page - 1) * board.BOARD_PAGE_SIZE + len(alerts)
+    context = {
+        **_board_context(request, team, filters),
+        "nav": "board",
+        "teams": teams,
+        "alerts": alerts,
+        "counts": counts,
+        "severity_counts": _severity_counts(counts, filters),
+        "severity_order": board.SEVERITY_ORDER,
+        "status_choices": STATUS_CHOICES,
+        "page_size": board.BOARD_PAGE_SIZE,
+        "alert_types": board.board_alert_types(team=team),
+        "unread_count": board.alert_unread_count(user=user),
+        "shown_from": (filters.page - 1) * board.BOARD_PAGE_SIZE + (1 if alerts else 0),
+        "shown_until": shown_until,
+        "next_page_query": urlencode(filters.as_query(page=filters.page + 1)) if shown_until < counts.matching else "",
+        "prev_page_query": urlencode(filters.as_query(page=filters.page - 1)) if filters.page > 1 else "",
+        "filter_query": urlencode(filters.as_query()),
+    }
+    return render(request, "board/board.html", context)
+
+
+@login_required
+@require_GET
+def board_rows_view(request: HttpRequest) -> JsonResponse:
+    """The next page of rows for "Show more" (HTML fragment in JSON)."""
+    team, _teams = _board_team(request)
+    if team is None:
+        raise Http404("No team.")
+    filters = board.BoardFilters.from_params(request.GET)
+    alerts = board.board_page(user=_user(request), team=team, filters=filters)
+    html = render_to_string("board/_rows.html", {**_board_context(request, team, filters), "alerts": alerts}, request)
+    matching = board.board_alerts(user=_user(request), team=team, filters=filters).count()
+    shown_until = (filters.page - 1) * board.BOARD_PAGE_SIZE + len(alerts)
+    return JsonResponse({"html": html, "shown_until": shown_until, "has_more": shown_until < matching})
+
+
+@login_required
+@require_GET
+def board_live_row_view(request: HttpRequest, alert_id: int) -> JsonResponse:
+    """What a live event changes on the board: the alert's row (``null`` when it no longer
+    matches the filters or left the team), fresh counts and the unread count."""
+    team, _teams = _board_team(request)
+    if team is None:
+        raise Http404("No team.")
+    user = _user(request)
+    filters = board.BoardFilters.from_params(request.GET)
+    alert = board.board_alert_row(user=user, team=team, filters=filters, alert_id=alert_id)
+    context = _board_context(request, team, filters)
+    row = render_to_string("board/_row.html", {**context, "alert": alert}, request) if alert else None
+    counts = board.board_counts(user=user, team=team, filters=filters)
+    counts_html = render_to_string(
+        "board/_counts.html", {**context, "counts": counts, "severity_counts": _severity_counts(counts, filters)}
+    )
+    return JsonResponse(
+        {
+            "id": alert_id,
+            "row": row,
+            "sort_key": _sort_key(alert) if alert else None,
+            "counts_html": counts_html,
+            "matching": counts.matching,
+            "unread": board.alert_unread_count(user=user),
+        }
+    )
+
+
+def _severity_counts(counts: board.BoardCounts, filters: board.BoardFilters) -> list[dict[str, Any]]:
+    """Each severity's open count with the link that filters by it (or clears that filter)."""
+    items = []
+    for severity in board.SEVERITY_ORDER:
+        active = filters.severity == severity
+        query = filters.as_query(severity="" if active else severity)
+        items.append(
+            {
+                "severity": severity,
+                "count": counts.open_by_severity.get(severity, 0),
+                "active": active,
+                "query": urlencode({k: v for k, v in query.items() if v}),
+            }
+        )
+    return items
+
+
+def _sort_key(alert: Alert) -> list[Any]:
+    return [-int(getattr(alert, "severity_rank", 0)), alert.created_at.timestamp(), alert.pk]
+
+
+def _alert_for_page(request: HttpRequest, alert_id: int) -> Alert:
+    try:
+        return alert_get_for_user(user=_user(request), alert_id=alert_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+@html_not_found
+@require_GET
+def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    user = _user(request)
+    alert = _alert_for_page(request, alert_id)
+    alert_mark_read(alert=alert, user=user)
+    can_manage = user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=alert.team_id)
+    panels = [html for panel in ALERT_DETAIL_PANELS if (html := panel(request, alert))]
+    context = {
+        "alert": alert,
+        "team": alert.team,
+        "teams": board.board_teams_for_user(user=user),
+        "timeline": board.alert_timeline(alert=alert),
+        "can_manage": can_manage,
+        "can_reopen": user_has_capability(user=user, capability=caps.ALERTS_REOPEN, team_id=alert.team_id),
+        "staff": board.board_assignable_staff(team_id=alert.team_id) if can_manage else [],
+        "unread_count": board.alert_unread_count(user=user),
+        "extra_panels": panels,
+        "metadata_items": sorted((str(k), v) for k, v in (alert.metadata or {}).items()),
+    }
+    return render(request, "board/detail.html", context)
+
+
+# --- Actions: form POSTs, POST/redirect/GET -------------------------------------------------
+
+
+def _note(request: HttpRequest, *, required: bool = False) -> str:
+    note = request.POST.get("note", "").strip()
+    if required and not note:
+        raise InvalidInput("Write a note first.", details={"note": ["This field is required."]})
+    if len(note) > NOTE_MAX_LENGTH:
+        raise InvalidInput(f"A note can be at most {NOTE_MAX_LENGTH} characters.", details={"note": ["too long"]})
+    return note
+
+
+def _after_action(request: HttpRequest, alert_id: int) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        return target
+    return reverse("board:alert-detail", args=[alert_id])
+
+
+def _perform(
+    request: HttpRequest, alert_id: int, action: Callable[[Alert, User], str], capability: str = caps.ALERTS_MANAGE
+) -> HttpResponseBase:
+    """Fetch with the capability check, run ``action``, then redirect (or JSON for board.js).
+
+    Another team's alert is 404; a missing capability or a state conflict (someone else
+    acted first) becomes a message on the page the agent came from.
+    """
+    user = _user(request)
+    status = 200
+    try:
+        alert = alert_get_for_user(user=user, alert_id=alert_id, capability=capability)
+        message, ok = action(alert, user), True
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        message, ok, status = exc.message, False, exc.status_code
+    if _wants_json(request):
+        return JsonResponse({"ok": ok, "message": message}, status=status)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect(_after_action(request, alert_id))
+
+
+@login_required
+@html_not_found
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
+    def act(alert: Alert, user: User) -> str:
+        alert_acknowledge(alert_id=alert.pk, by=user, note=_note(request))
+        return f"Alert #{alert.pk} acknowledged."
+
+    return _perform(request, alert_id, act)
+
+
+@login_required
+@html_not_found
+@require_POST
+def alert_unacknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
+    def act(alert: Alert, user: User) -> str:
+        alert_unacknowledge(alert_id=alert.pk, by=user)
+        return f"Alert #{alert.pk} is triggered again; escalation restarts."
+
+    return _perform(request, alert_id, act)
+
+
+@login_required
+@html_not_found
+@require_POST
+def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
+    def act(alert: Alert, user: User) -> str:
+        alert_resolve(alert_id=alert.pk, by=user, note=_note(request))
+        return f"Alert #{alert.pk} resolved."
+
+    return _perform(request, alert_id, act)
+
+
+@login_required
+@html_not_found
+@require_POST
+def alert_reopen_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
+    def act(alert: Alert, user: User) -> str:
+        alert_reopen(alert_id=alert.pk, by=user, note=_note(request))
+        return f"Alert #{alert.pk} reopened."
+
+    return _perform(request, alert_id, act, capability=caps.ALERTS_REOPEN)
+
+
+@login_required
+@html_not_found
+@require_POST
+def alert_assign_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
+    def act(alert: Alert, user: User) -> str:
+        raw = request.POST.get("assignee", "").strip()
+        if raw == "me" or request.POST.get("assign_to_me"):
+            assignee: User | None = user
+        elif raw in ("", "none"):
+            assignee = None
+        else:
+            assignee = board.board_assignable_staff(team_id=alert.team_id).filter(pk=_int(raw)).first()
+            if assignee is None:
+                raise InvalidInput("Choose a staff member of this team.", details={"assignee": ["not in this team"]})
+        alert_assign(alert_id=alert.pk, by=user, assignee=assignee)
+        return f"Alert #{alert.pk} assigned to {assignee.email}." if assignee else f"Alert #{alert.pk} unassigned."
+
+    return _perform(request, alert_id, act)
+
+
+@login_required
+@html_not_found
+@require_POST
+def alert_note_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
+    def act(alert: Alert, user: User) -> str:
+        alert_note_add(alert_id=alert.pk, by=user, note=_note(request, required=True))
+        return "Note added."
+
+    return _perform(request, alert_id, act)
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        return 0
+
+
+# --- Stats ------------------------------------------------------------------------------------
+
+
+@login_required
+@html_not_found
+@require_GET
+def stats_view(request: HttpRequest) -> HttpResponse:
+    team, teams = _board_team(request)
+    user = _user(request)
+    if team is None:
+        return render(request, "board/no_team.html", {"teams": teams})
+    hourly = alert_stats.alerts_per_hour(team=team)
+    daily = alert_stats.response_times_per_day(team=team)
+    airports = alert_stats.top_disrupted_airports(team=team)
+    context = {
+        "nav": "stats",
+        "team": team,
+        "teams": teams,
+        "severities": alert_stats.SEVERITIES,
+        "unread_count": board.alert_unread_count(user=user),
+        "hourly": hourly,
+        "hourly_chart": hourly_severity_chart(hourly),
+        "daily": daily,
+        "daily_chart": response_times_chart(daily),
+        "airports": airports,
+        "airports_chart": airports_chart(airports),
+        "hourly_total": sum(bucket.total for bucket in hourly),
+    }
+    return render(request, "board/stats.html", context)
