@@ -136,10 +136,24 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not REDIS_URL
 
 if REDIS_URL:
+    # redis-py 8 defaults to a 5 s socket timeout and 100 pooled connections. channels-redis
+    # blocks 5 s in BZPOPMIN (the read then times out and kills a consumer) and opens a
+    # connection per concurrent group_add/group_discard (hundreds when many sockets come
+    # or go at once): raise both.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            "BACKEND": os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer"),
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": float(os.environ.get("CHANNELS_REDIS_SOCKET_TIMEOUT", "30")),
+                        "max_connections": int(os.environ.get("CHANNELS_REDIS_MAX_CONNECTIONS", "4000")),
+                    }
+                ],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

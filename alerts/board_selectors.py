@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts import capabilities as caps
@@ -28,6 +29,23 @@ from alerts.models import (
 from alerts.selectors import alerts_visible_to
 
 BOARD_PAGE_SIZE = 200
+# What a queue row shows (alerts.board_rows); message and metadata can be large and are not shown.
+ROW_FIELDS = (
+    "id",
+    "team_id",
+    "type",
+    "severity",
+    "status",
+    "title",
+    "resource",
+    "occurrences",
+    "created_at",
+    "ack_deadline",
+    "assignee__id",
+    "assignee__email",
+    "assignee__full_name",
+)
+ALERT_TYPES_CACHE_SECONDS = 30
 STATUS_FILTERS = ("open", "triggered", "acknowledged", "resolved", "all")
 SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 
@@ -148,6 +166,7 @@ def board_alerts(*, user: User, team: Team, filters: BoardFilters) -> QuerySet[A
         Alert.objects.filter(team_id=team.pk)
         .filter(_filter_q(user=user, filters=filters))
         .select_related("assignee")
+        .only(*ROW_FIELDS)
         .annotate(severity_rank=severity_rank_expression(), is_read=_read_exists(user))
         .order_by("-severity_rank", "created_at", "id")
     )
@@ -188,13 +207,21 @@ def board_counts(*, user: User, team: Team, filters: BoardFilters) -> BoardCount
 
 
 def board_alert_types(*, team: Team) -> list[str]:
-    """Alert types seen among the team's open alerts (the type filter's choices)."""
-    return list(
-        Alert.objects.filter(team_id=team.pk, status__in=OPEN_STATUSES)
-        .order_by("type")
-        .values_list("type", flat=True)
-        .distinct()
-    )
+    """Alert types seen among the team's open alerts (the type filter's choices).
+
+    Cached briefly: a DISTINCT over every open alert on each page view buys nothing when
+    the list of types changes a few times a day.
+    """
+
+    def load() -> list[str]:
+        return list(
+            Alert.objects.filter(team_id=team.pk, status__in=OPEN_STATUSES)
+            .order_by("type")
+            .values_list("type", flat=True)
+            .distinct()
+        )
+
+    return cache.get_or_set(f"board:alert-types:{team.pk}", load, ALERT_TYPES_CACHE_SECONDS)
 
 
 def alert_unread_count(*, user: User) -> int:

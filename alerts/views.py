@@ -28,6 +28,7 @@ from accounts.selectors import user_has_capability
 from alertguardian.api import ApplicationError, InvalidInput, NotFound
 from alerts import board_selectors as board
 from alerts import stats as alert_stats
+from alerts.board_rows import RowContext, render_row, render_rows
 from alerts.charts import airports_chart, hourly_severity_chart, response_times_chart
 from alerts.models import Alert
 from alerts.selectors import alert_get_for_user
@@ -95,10 +96,15 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def _board_context(request: HttpRequest, team: Team, filters: board.BoardFilters) -> dict[str, Any]:
     user = _user(request)
+    can_manage = user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=team.pk)
+    # Row actions return to the board as filtered (not to /board/live/ or /board/rows/).
+    query = urlencode(filters.as_query(**({"page": filters.page} if filters.page > 1 else {})))
+    board_url = reverse("board:index") + (f"?{query}" if query else "")
     return {
         "team": team,
         "filters": filters,
-        "can_manage": user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=team.pk),
+        "can_manage": can_manage,
+        "row_context": RowContext.for_request(request, can_manage=can_manage, next_url=board_url),
     }
 
 
@@ -114,8 +120,10 @@ def board_view(request: HttpRequest) -> HttpResponse:
     alerts = board.board_page(user=user, team=team, filters=filters)
     counts = board.board_counts(user=user, team=team, filters=filters)
     shown_until = (filters.page - 1) * board.BOARD_PAGE_SIZE + len(alerts)
+    base = _board_context(request, team, filters)
     context = {
-        **_board_context(request, team, filters),
+        **base,
+        "rows_html": render_rows(alerts, base["row_context"]),
         "nav": "board",
         "teams": teams,
         "alerts": alerts,
@@ -127,6 +135,7 @@ def board_view(request: HttpRequest) -> HttpResponse:
         "alert_types": board.board_alert_types(team=team),
         "unread_count": board.alert_unread_count(user=user),
         "shown_from": (filters.page - 1) * board.BOARD_PAGE_SIZE + (1 if alerts else 0),
+        "page_first": (filters.page - 1) * board.BOARD_PAGE_SIZE + 1,
         "shown_until": shown_until,
         "next_page_query": urlencode(filters.as_query(page=filters.page + 1)) if shown_until < counts.matching else "",
         "prev_page_query": urlencode(filters.as_query(page=filters.page - 1)) if filters.page > 1 else "",
@@ -144,7 +153,7 @@ def board_rows_view(request: HttpRequest) -> JsonResponse:
         raise Http404("No team.")
     filters = board.BoardFilters.from_params(request.GET)
     alerts = board.board_page(user=_user(request), team=team, filters=filters)
-    html = render_to_string("board/_rows.html", {**_board_context(request, team, filters), "alerts": alerts}, request)
+    html = render_rows(alerts, _board_context(request, team, filters)["row_context"])
     matching = board.board_alerts(user=_user(request), team=team, filters=filters).count()
     shown_until = (filters.page - 1) * board.BOARD_PAGE_SIZE + len(alerts)
     return JsonResponse({"html": html, "shown_until": shown_until, "has_more": shown_until < matching})
@@ -162,7 +171,7 @@ def board_live_row_view(request: HttpRequest, alert_id: int) -> JsonResponse:
     filters = board.BoardFilters.from_params(request.GET)
     alert = board.board_alert_row(user=user, team=team, filters=filters, alert_id=alert_id)
     context = _board_context(request, team, filters)
-    row = render_to_string("board/_row.html", {**context, "alert": alert}, request) if alert else None
+    row = render_row(alert, context["row_context"]) if alert else None
     counts = board.board_counts(user=user, team=team, filters=filters)
     counts_html = render_to_string(
         "board/_counts.html", {**context, "counts": counts, "severity_counts": _severity_counts(counts, filters)}

@@ -66,3 +66,11 @@ def pretty_value(value: Any) -> str:
 
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+@register.filter
+def person(user: Any, fallback: str = "an integration") -> str:
+    """A user's name for people (full name, else email); ``fallback`` when there is none."""
+    if user is None:
+        return fallback
+    return str(getattr(user, "full_name", "") or getattr(user, "email", "") or fallback)

@@ -397,3 +397,19 @@ def test_stats_page_renders_charts(team, agent, agent_client):
     assert html.count('class="fill-critical"') == 1
     assert "Newark Liberty International Airport" in html
     assert 'class="marker marker--ack"' in html
+
+
+def test_alert_text_is_escaped_in_rows_and_pages(team, agent, agent_client):
+    nasty = '<img src=x onerror="alert(1)">'
+    alert = AlertFactory(team=team, title=nasty, type="t<b>", resource='"><script>x</script>', assignee=agent)
+    agent.full_name = "<i>Ana</i>"
+    agent.save(update_fields=["full_name"])
+    for html in (
+        agent_client.get("/board/").content.decode(),
+        agent_client.get(f"/board/live/{alert.pk}/", HTTP_ACCEPT="application/json").json()["row"],
+        agent_client.get(f"/board/alerts/{alert.pk}/").content.decode(),
+    ):
+        assert nasty not in html
+        assert "<script>x</script>" not in html
+        assert "<i>Ana</i>" not in html
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html

@@ -202,11 +202,14 @@
         counts.replaceWith(holder.firstElementChild);
       }
       setUnread(data.unread);
-      var matching = $("[data-matching]", board);
-      if (matching) matching.textContent = data.matching;
+      matchingCount = data.matching;
       var current = document.getElementById("alert-" + data.id);
       if (!data.row) {
-        if (current) { current.classList.add("is-leaving"); setTimeout(function () { current.remove(); }, 600); }
+        if (current) {
+          current.classList.add("is-leaving");
+          setTimeout(function () { current.remove(); updateQueueInfo(); }, 600);
+        }
+        updateQueueInfo();
         return;
       }
       var tbody = document.createElement("tbody");
@@ -218,7 +221,20 @@
         var empty = $("[data-empty]", board);
         if (empty) empty.remove();
       }
+      updateQueueInfo();
       tick();
+    };
+
+    var initialInfo = $("[data-queue-info]", board);
+    var matchingCount = initialInfo ? parseInt(initialInfo.getAttribute("data-matching"), 10) : null;
+    var updateQueueInfo = function () {
+      var info = $("[data-queue-info]", board);
+      if (!info || matchingCount === null) return;
+      var shown = $$("tr[data-alert-row]:not(.is-leaving)", rows).length;
+      var first = parseInt(info.getAttribute("data-first"), 10) || 1;
+      info.textContent = matchingCount && shown
+        ? "Showing " + first + "–" + (first + shown - 1) + " of " + matchingCount
+        : matchingCount ? matchingCount + " matching" : "No alerts match.";
     };
 
     var refresh = function (alertId) {
@@ -231,11 +247,13 @@
     var resync = function () {
       fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
-        ["[data-rows]", "[data-counts]", "[data-queue-info]"].forEach(function (sel) {
+        ["[data-rows]", "[data-counts]", "[data-queue-info]", "[data-empty]"].forEach(function (sel) {
           var fresh = $(sel, doc), old = $(sel, board);
           if (fresh && old) old.replaceWith(fresh);
         });
         rows = $("[data-rows]", board);
+        var info = $("[data-queue-info]", board);
+        if (info) matchingCount = parseInt(info.getAttribute("data-matching"), 10);
         tick();
       });
     };
@@ -259,8 +277,7 @@
           if (dup) dup.remove();
           rows.appendChild(row);
         });
-        var shown = $("[data-shown-until]", board);
-        if (shown) shown.textContent = "1–" + data.shown_until;
+        updateQueueInfo();
         if (data.has_more) {
           more.setAttribute("href", more.getAttribute("href").replace(/page=\d+/, function (m) {
             return "page=" + (parseInt(m.split("=")[1], 10) + 1);
@@ -274,6 +291,11 @@
   }
 
   // ---- Alert page ----------------------------------------------------------------------------
+  // Every render masks the CSRF token differently: ignore it when deciding what changed.
+  var CSRF_VALUE = /name="csrfmiddlewaretoken" value="[^"]*"/g;
+  function sameContent(a, b) {
+    return a.innerHTML.replace(CSRF_VALUE, "") === b.innerHTML.replace(CSRF_VALUE, "");
+  }
   var detail = $("[data-detail]");
   if (detail) {
     var alertId = detail.getAttribute("data-alert-id");
@@ -290,7 +312,7 @@
         $$("[data-live-region]", doc).forEach(function (fresh) {
           var name = fresh.getAttribute("data-live-region");
           var old = $('[data-live-region="' + name + '"]', detail);
-          if (!old || old.innerHTML === fresh.innerHTML) return;
+          if (!old || sameContent(old, fresh)) return;
           old.replaceWith(fresh);
           fresh.classList.add("is-changed");
         });
