@@ -14,7 +14,7 @@ from alerts.stats import SEVERITIES, AirportCount, DayResponse, HourBucket
 
 WIDTH = 960
 HEIGHT = 260
-LEFT = 48
+LEFT = 64
 RIGHT = 12
 TOP = 12
 BOTTOM = 30
@@ -192,40 +192,15 @@ def response_times_chart(days: list[DayResponse]) -> LineChart:
 
 @dataclass
 class HBar:
-    y: float
-    width: float
     code: str
     name: str
     alerts: int
+    percent: float  # of the widest bar; drawn with HTML/CSS so labels stay readable on phones
 
 
-@dataclass
-class HBarChart:
-    width: int
-    height: int
-    bars: list[HBar]
-    label_width: int
-    bar_height: int
-
-
-def airports_chart(airports: list[AirportCount]) -> HBarChart:
-    label_width, bar_height, gap, width = 64, 22, 8, WIDTH
+def airports_chart(airports: list[AirportCount]) -> list[HBar]:
     maximum = max((a.alerts for a in airports), default=1)
-    usable = width - label_width - 60
-    bars = [
-        HBar(
-            y=index * (bar_height + gap),
-            width=round(max(usable * airport.alerts / maximum, 2), 2),
-            code=airport.code,
-            name=airport.name,
-            alerts=airport.alerts,
-        )
-        for index, airport in enumerate(airports)
+    return [
+        HBar(code=a.code, name=a.name, alerts=a.alerts, percent=round(max(100 * a.alerts / maximum, 1.0), 1))
+        for a in airports
     ]
-    return HBarChart(
-        width=width,
-        height=max(len(bars) * (bar_height + gap), bar_height),
-        bars=bars,
-        label_width=label_width,
-        bar_height=bar_height,
-    )

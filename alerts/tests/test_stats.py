@@ -9,7 +9,7 @@ import time_machine
 
 from accounts.tests.factories import TeamFactory
 from alerts.charts import airports_chart, axis, hourly_severity_chart, nice_ceiling, response_times_chart
-from alerts.stats import airport_of, alerts_per_hour, response_times_per_day, top_disrupted_airports
+from alerts.stats import AirportCount, airport_of, alerts_per_hour, response_times_per_day, top_disrupted_airports
 from alerts.tests.factories import AlertFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,4 +134,6 @@ def test_charts_scale_bars_and_leave_gaps_for_days_without_data():
     ack = daily.series[0]
     assert len(ack.points) == 1  # one day with data: a marker, no invented line
     assert ack.paths == []
-    assert airports_chart([]).bars == []
+    assert airports_chart([]) == []
+    bars = airports_chart([AirportCount("EWR", "Newark", 4), AirportCount("ATL", "", 1)])
+    assert [(b.code, b.percent) for b in bars] == [("EWR", 100.0), ("ATL", 25.0)]

@@ -329,6 +329,9 @@
     openSocket("/ws/alerts/" + alertId + "/", { primary: true, resync: refreshDetail, event: refreshDetail });
   }
 
+  // Time charts that scroll sideways on a phone start at the newest hour/day (on the right).
+  $$(".chart-scroll").forEach(function (el) { el.scrollLeft = el.scrollWidth; });
+
   // Stats and other pages show the live badge only.
   if (!board && !detail && liveStatus) liveStatus.hidden = true;
 })();
