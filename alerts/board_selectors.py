@@ -221,7 +221,8 @@ def board_alert_types(*, team: Team) -> list[str]:
             .distinct()
         )
 
-    return cache.get_or_set(f"board:alert-types:{team.pk}", load, ALERT_TYPES_CACHE_SECONDS)
+    types: list[str] = cache.get_or_set(f"board:alert-types:{team.pk}", load, ALERT_TYPES_CACHE_SECONDS) or []
+    return types
 
 
 def alert_unread_count(*, user: User) -> int:

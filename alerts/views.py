@@ -210,8 +210,13 @@ def _sort_key(alert: Alert) -> list[Any]:
 
 
 def _alert_for_page(request: HttpRequest, alert_id: int) -> Alert:
+    user = _user(request)
+    # The board is the staff's view (internal notes, assignees); customers follow their
+    # alerts through the API, so for them this page does not exist.
+    if not user.is_staff_member:
+        raise Http404("Alert not found.")
     try:
-        return alert_get_for_user(user=_user(request), alert_id=alert_id)
+        return alert_get_for_user(user=user, alert_id=alert_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
@@ -226,6 +231,7 @@ def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     can_manage = user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=alert.team_id)
     panels = [html for panel in ALERT_DETAIL_PANELS if (html := panel(request, alert))]
     context = {
+        "nav": "board",
         "alert": alert,
         "team": alert.team,
         "teams": board.board_teams_for_user(user=user),
@@ -269,6 +275,8 @@ def _perform(
     """
     user = _user(request)
     status = 200
+    if not user.is_staff_member:
+        raise Http404("Alert not found.")
     try:
         alert = alert_get_for_user(user=user, alert_id=alert_id, capability=capability)
         message, ok = action(alert, user), True

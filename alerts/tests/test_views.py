@@ -413,3 +413,17 @@ def test_alert_text_is_escaped_in_rows_and_pages(team, agent, agent_client):
         assert "<script>x</script>" not in html
         assert "<i>Ana</i>" not in html
         assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_customers_do_not_get_the_staff_alert_page_even_for_their_own_report(team):
+    from accounts.models import UserRole
+
+    customer = UserFactory(role=UserRole.CUSTOMER)
+    alert = AlertFactory(team=team, reported_by=customer)
+    client = Client()
+    client.force_login(customer)
+    assert client.get(f"/board/alerts/{alert.pk}/").status_code == 404
+    assert b"No team yet" in client.get("/board/").content
+    response = client.post(reverse("board:alert-note", args=[alert.pk]), {"note": "hi"})
+    assert response.status_code == 404
+    assert not AlertEvent.objects.filter(alert=alert, kind="note").exists()

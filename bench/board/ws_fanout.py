@@ -13,9 +13,10 @@ What it does (everything on 127.0.0.1):
    ``POST /api/v1/alerts/<id>/acknowledge`` when the server has it, else the board's form
    POST ``/board/alerts/<id>/acknowledge/`` (session + CSRF), and records when each client
    receives ``alert.acknowledged``;
-4. prints percentiles of (receive time - request start) and (receive time - response
-   returned) over all clients and rounds. A receive can precede the response: the event
-   is published at commit, before the view has returned.
+4. prints percentiles over all clients and rounds of (receive time - request start),
+   (receive time - response returned) and (receive time - first client's receive time,
+   i.e. the fan-out alone). A receive can precede the response: the event is published
+   at commit, before the view has returned.
 """
 
 from __future__ import annotations
@@ -219,6 +220,7 @@ async def main() -> None:
 
         from_request: list[float] = []
         from_response: list[float] = []
+        from_first: list[float] = []
         for round_number in range(args.rounds):
             created_futures: list[asyncio.Future[float]] = []
             # Raise, and wait until every client saw it (so the ack round starts clean).
@@ -249,12 +251,16 @@ async def main() -> None:
             received = await asyncio.wait_for(asyncio.gather(*acked_futures), timeout=30)
             from_request += [(t - t_request) * 1000 for t in received]
             from_response += [(t - t_response) * 1000 for t in received]
+            from_first += [(t - min(received)) * 1000 for t in received]
             print(
                 f"round {round_number + 1:>2}: request {1000 * (t_response - t_request):6.1f} ms, "
+                f"first client +{1000 * (min(received) - t_request):6.1f} ms, "
                 f"last client +{1000 * (max(received) - t_request):6.1f} ms after request start"
             )
         print(summary("from request start", from_request))
         print(summary("from response returned", from_response))
+        print(summary("fan-out spread (from the first client to each)", from_first))
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         await asyncio.gather(*(c.ws.close() for c in clients if c.ws is not None), return_exceptions=True)
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
