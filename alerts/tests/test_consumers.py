@@ -6,12 +6,14 @@ Events come from real service calls in committed transactions (``transaction=Tru
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
 from django.db import connections, transaction
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -37,6 +39,7 @@ from alerts.tests.factories import AlertFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://testserver")
+PROJECT_CHANNEL_LAYERS = copy.deepcopy(django_settings.CHANNEL_LAYERS)  # before any test overrides it
 
 
 @pytest.fixture(autouse=True)
@@ -379,12 +382,14 @@ async def test_notifications_socket_refuses_anonymous():
 
 
 @pytest.mark.redis
-async def test_events_travel_over_channels_redis(settings):
+@pytest.mark.parametrize(
+    "backend", ["channels_redis.pubsub.RedisPubSubChannelLayer", "channels_redis.core.RedisChannelLayer"]
+)
+async def test_events_travel_over_channels_redis(settings, backend):
+    # The project's Redis host options (socket timeout, pool size), a private prefix.
+    hosts = PROJECT_CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts") or [settings.REDIS_URL]
     settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"test-board-{uuid.uuid4().hex[:8]}"},
-        }
+        "default": {"BACKEND": backend, "CONFIG": {"hosts": hosts, "prefix": f"test-board-{uuid.uuid4().hex[:8]}"}}
     }
     team_a, agent_a = await database_sync_to_async(setup_team)()
     team_b, agent_b = await database_sync_to_async(setup_team)()
