@@ -76,8 +76,12 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _board_team(request: HttpRequest) -> tuple[Team | None, list[Team]]:
-    """The team the board shows, remembered in the session; a team the user may not read is 404."""
+def _board_team(request: HttpRequest, *, remember: bool = True) -> tuple[Team | None, list[Team]]:
+    """The team the board shows, remembered in the session; a team the user may not read is 404.
+
+    The live and "Show more" endpoints name their team and do not touch the session (two
+    tabs on two teams must not flip each other's remembered choice).
+    """
     teams = board.board_teams_for_user(user=_user(request))
     requested = request.GET.get("team")
     team = board.board_team_for_user(
@@ -85,7 +89,7 @@ def _board_team(request: HttpRequest) -> tuple[Team | None, list[Team]]:
     )
     if requested not in (None, "") and team is None:
         raise Http404("Team not found.")
-    if team is not None and request.session.get(SESSION_TEAM_KEY) != team.pk:
+    if remember and team is not None and request.session.get(SESSION_TEAM_KEY) != team.pk:
         request.session[SESSION_TEAM_KEY] = team.pk
     return team, teams
 
@@ -148,7 +152,7 @@ def board_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def board_rows_view(request: HttpRequest) -> JsonResponse:
     """The next page of rows for "Show more" (HTML fragment in JSON)."""
-    team, _teams = _board_team(request)
+    team, _teams = _board_team(request, remember=False)
     if team is None:
         raise Http404("No team.")
     filters = board.BoardFilters.from_params(request.GET)
@@ -164,7 +168,7 @@ def board_rows_view(request: HttpRequest) -> JsonResponse:
 def board_live_row_view(request: HttpRequest, alert_id: int) -> JsonResponse:
     """What a live event changes on the board: the alert's row (``null`` when it no longer
     matches the filters or left the team), fresh counts and the unread count."""
-    team, _teams = _board_team(request)
+    team, _teams = _board_team(request, remember=False)
     if team is None:
         raise Http404("No team.")
     user = _user(request)

@@ -13,6 +13,7 @@ Screenshots go to ``artifacts/`` (gitignored).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,15 +21,18 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, member
-from alerts.models import AlertStatus
+from alerts.events import publish_alert_event
+from alerts.models import Alert, AlertStatus
 from alerts.services import alert_note_add, alert_raise
 
 pytestmark = [
@@ -60,6 +64,15 @@ def in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(work).result()
+
+
+def escalate(alert_id: int, deadline: datetime) -> datetime:
+    """What the escalation app does when a step runs (it is not on this branch): move the
+    deadline and publish ``alert.escalated``."""
+    with transaction.atomic():
+        Alert.objects.filter(pk=alert_id).update(ack_deadline=deadline)
+        publish_alert_event("alert.escalated", Alert.objects.get(pk=alert_id), {"step": 1})
+    return deadline
 
 
 def _free_port() -> int:
@@ -166,7 +179,18 @@ def test_two_agents_see_a_new_alert_and_its_acknowledgement_live(live_server_url
     expect(row_ana).to_be_visible(timeout=LIVE)
     expect(row_bo).to_be_visible(timeout=LIVE)
     expect(row_bo.locator("[data-status-chip]")).to_have_text("Triggered")
+    expect(row_bo.locator("[data-deadline]")).to_have_count(0)
+
+    # The escalation app sets the acknowledge deadline and announces it: the countdown starts.
+    deadline = in_thread(escalate, alert.pk, timezone.now() + timedelta(minutes=5))
+    countdown = row_bo.locator("[data-deadline]")
+    expect(countdown).to_have_attribute("data-deadline", f"{deadline.timestamp():.6f}", timeout=LIVE)
+    expect(countdown).to_contain_text(re.compile(r"^[45]:\d\d$"))
     page_bo.screenshot(path=ARTIFACTS / "e2e-1-new-alert-bo.png")
+    # A later step moves the deadline: the countdown restarts from the new one.
+    later = in_thread(escalate, alert.pk, timezone.now() + timedelta(minutes=15))
+    expect(countdown).to_have_attribute("data-deadline", f"{later.timestamp():.6f}", timeout=LIVE)
+    expect(countdown).to_contain_text(re.compile(r"^1[45]:\d\d$"))
 
     row_ana.get_by_role("button", name="Acknowledge").click()
     expect(row_bo.locator("[data-status-chip]")).to_have_text("Acknowledged", timeout=LIVE)

@@ -427,3 +427,13 @@ def test_customers_do_not_get_the_staff_alert_page_even_for_their_own_report(tea
     response = client.post(reverse("board:alert-note", args=[alert.pk]), {"note": "hi"})
     assert response.status_code == 404
     assert not AlertEvent.objects.filter(alert=alert, kind="note").exists()
+
+
+def test_live_endpoints_do_not_change_the_remembered_team(team, agent, agent_client):
+    night = TeamFactory(name="Night Shift")
+    MembershipFactory(team=night, user=agent)
+    agent_client.get(f"/board/?team={team.pk}")
+    alert = AlertFactory(team=night)
+    agent_client.get(f"/board/live/{alert.pk}/?team={night.pk}", HTTP_ACCEPT="application/json")
+    agent_client.get(f"/board/rows/?team={night.pk}&page=2", HTTP_ACCEPT="application/json")
+    assert agent_client.get("/board/").context["team"] == team
