@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from alerts import views
+from alerts import board_actions, views
 
 app_name = "board"
 
@@ -21,12 +21,12 @@ board_patterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("alerts/<int:alert_id>/", views.alert_detail_view, name="alert-detail"),
-    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
-    path("alerts/<int:alert_id>/unacknowledge/", views.alert_unacknowledge_view, name="alert-unacknowledge"),
-    path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert-resolve"),
-    path("alerts/<int:alert_id>/reopen/", views.alert_reopen_view, name="alert-reopen"),
-    path("alerts/<int:alert_id>/assign/", views.alert_assign_view, name="alert-assign"),
-    path("alerts/<int:alert_id>/note/", views.alert_note_view, name="alert-note"),
+    path("alerts/<int:alert_id>/acknowledge/", board_actions.alert_acknowledge_view, name="alert-acknowledge"),
+    path("alerts/<int:alert_id>/unacknowledge/", board_actions.alert_unacknowledge_view, name="alert-unacknowledge"),
+    path("alerts/<int:alert_id>/resolve/", board_actions.alert_resolve_view, name="alert-resolve"),
+    path("alerts/<int:alert_id>/reopen/", board_actions.alert_reopen_view, name="alert-reopen"),
+    path("alerts/<int:alert_id>/assign/", board_actions.alert_assign_view, name="alert-assign"),
+    path("alerts/<int:alert_id>/note/", board_actions.alert_note_view, name="alert-note"),
 ]
 
 urlpatterns = [path("board/", include(board_patterns))]

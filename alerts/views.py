@@ -1,10 +1,7 @@
-"""The agent board: server-rendered pages under /board/ (the queue, an alert, stats).
+"""The agent board: server-rendered pages under /board/ (the queue, an alert, stats) and
+the JSON fragments ``board.js`` fetches for live updates. Actions: ``alerts.board_actions``.
 
-Reads go through ``alerts.board_selectors`` / ``alerts.selectors`` (which authorize);
-every action is a plain form POST that calls one service and redirects (POST/redirect/GET),
-so the board works without JavaScript. ``board.js`` enhances the same forms: it posts
-them with ``Accept: application/json`` and gets ``{"ok", "message"}`` back instead of a
-redirect, while the live event (``/ws/board/``) redraws the row.
+Reads go through ``alerts.board_selectors`` / ``alerts.selectors`` (which authorize).
 """
 
 from __future__ import annotations
@@ -13,33 +10,24 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
 
 from accounts import capabilities as caps
 from accounts.models import Team, User
 from accounts.selectors import user_has_capability
-from alertguardian.api import ApplicationError, InvalidInput, NotFound
+from alertguardian.api import NotFound
 from alerts import board_selectors as board
 from alerts import stats as alert_stats
 from alerts.board_rows import RowContext, render_row, render_rows
 from alerts.charts import airports_chart, hourly_severity_chart, response_times_chart
 from alerts.models import Alert
 from alerts.selectors import alert_get_for_user
-from alerts.services import (
-    alert_acknowledge,
-    alert_assign,
-    alert_note_add,
-    alert_reopen,
-    alert_resolve,
-    alert_unacknowledge,
-)
 from alerts.services.read_state import alert_mark_read
 
 SESSION_TEAM_KEY = "board_team_id"
@@ -50,7 +38,6 @@ STATUS_CHOICES = [
     ("resolved", "Resolved"),
     ("all", "All"),
 ]
-NOTE_MAX_LENGTH = 5000
 
 # Panels other apps add to the alert page without alerts importing them (fallbacks will
 # register its suggestions here): each returns rendered HTML or None to show nothing.
@@ -70,9 +57,10 @@ def html_not_found(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     return wrapper
 
 
-def _user(request: HttpRequest) -> User:
+def request_user(request: HttpRequest) -> User:
+    """The logged-in user of a board view (every board view is login_required)."""
     user = request.user
-    assert isinstance(user, User)  # every view here is login_required
+    assert isinstance(user, User)
     return user
 
 
@@ -82,7 +70,7 @@ def _board_team(request: HttpRequest, *, remember: bool = True) -> tuple[Team | 
     The live and "Show more" endpoints name their team and do not touch the session (two
     tabs on two teams must not flip each other's remembered choice).
     """
-    teams = board.board_teams_for_user(user=_user(request))
+    teams = board.board_teams_for_user(user=request_user(request))
     requested = request.GET.get("team")
     team = board.board_team_for_user(
         teams=teams, requested_id=requested, remembered_id=request.session.get(SESSION_TEAM_KEY)
@@ -94,12 +82,8 @@ def _board_team(request: HttpRequest, *, remember: bool = True) -> tuple[Team | 
     return team, teams
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def _board_context(request: HttpRequest, team: Team, filters: board.BoardFilters) -> dict[str, Any]:
-    user = _user(request)
+    user = request_user(request)
     can_manage = user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=team.pk)
     # Row actions return to the board as filtered (not to /board/live/ or /board/rows/).
     query = urlencode(filters.as_query(**({"page": filters.page} if filters.page > 1 else {})))
@@ -117,7 +101,7 @@ def _board_context(request: HttpRequest, team: Team, filters: board.BoardFilters
 @require_GET
 def board_view(request: HttpRequest) -> HttpResponse:
     team, teams = _board_team(request)
-    user = _user(request)
+    user = request_user(request)
     if team is None:
         return render(request, "board/no_team.html", {"teams": teams}, status=200)
     filters = board.BoardFilters.from_params(request.GET)
@@ -156,9 +140,9 @@ def board_rows_view(request: HttpRequest) -> JsonResponse:
     if team is None:
         raise Http404("No team.")
     filters = board.BoardFilters.from_params(request.GET)
-    alerts = board.board_page(user=_user(request), team=team, filters=filters)
+    alerts = board.board_page(user=request_user(request), team=team, filters=filters)
     html = render_rows(alerts, _board_context(request, team, filters)["row_context"])
-    matching = board.board_alerts(user=_user(request), team=team, filters=filters).count()
+    matching = board.board_alerts(user=request_user(request), team=team, filters=filters).count()
     shown_until = (filters.page - 1) * board.BOARD_PAGE_SIZE + len(alerts)
     return JsonResponse({"html": html, "shown_until": shown_until, "has_more": shown_until < matching})
 
@@ -171,7 +155,7 @@ def board_live_row_view(request: HttpRequest, alert_id: int) -> JsonResponse:
     team, _teams = _board_team(request, remember=False)
     if team is None:
         raise Http404("No team.")
-    user = _user(request)
+    user = request_user(request)
     filters = board.BoardFilters.from_params(request.GET)
     alert = board.board_alert_row(user=user, team=team, filters=filters, alert_id=alert_id)
     context = _board_context(request, team, filters)
@@ -214,7 +198,7 @@ def _sort_key(alert: Alert) -> list[Any]:
 
 
 def _alert_for_page(request: HttpRequest, alert_id: int) -> Alert:
-    user = _user(request)
+    user = request_user(request)
     # The board is the staff's view (internal notes, assignees); customers follow their
     # alerts through the API, so for them this page does not exist.
     if not user.is_staff_member:
@@ -229,7 +213,7 @@ def _alert_for_page(request: HttpRequest, alert_id: int) -> Alert:
 @html_not_found
 @require_GET
 def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     alert = _alert_for_page(request, alert_id)
     alert_mark_read(alert=alert, user=user)
     can_manage = user_has_capability(user=user, capability=caps.ALERTS_MANAGE, team_id=alert.team_id)
@@ -250,132 +234,6 @@ def alert_detail_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     return render(request, "board/detail.html", context)
 
 
-# --- Actions: form POSTs, POST/redirect/GET -------------------------------------------------
-
-
-def _note(request: HttpRequest, *, required: bool = False) -> str:
-    note = request.POST.get("note", "").strip()
-    if required and not note:
-        raise InvalidInput("Write a note first.", details={"note": ["This field is required."]})
-    if len(note) > NOTE_MAX_LENGTH:
-        raise InvalidInput(f"A note can be at most {NOTE_MAX_LENGTH} characters.", details={"note": ["too long"]})
-    return note
-
-
-def _after_action(request: HttpRequest, alert_id: int) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
-        return target
-    return reverse("board:alert-detail", args=[alert_id])
-
-
-def _perform(
-    request: HttpRequest, alert_id: int, action: Callable[[Alert, User], str], capability: str = caps.ALERTS_MANAGE
-) -> HttpResponseBase:
-    """Fetch with the capability check, run ``action``, then redirect (or JSON for board.js).
-
-    Another team's alert is 404; a missing capability or a state conflict (someone else
-    acted first) becomes a message on the page the agent came from.
-    """
-    user = _user(request)
-    status = 200
-    if not user.is_staff_member:
-        raise Http404("Alert not found.")
-    try:
-        alert = alert_get_for_user(user=user, alert_id=alert_id, capability=capability)
-        message, ok = action(alert, user), True
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except ApplicationError as exc:
-        message, ok, status = exc.message, False, exc.status_code
-    if _wants_json(request):
-        return JsonResponse({"ok": ok, "message": message}, status=status)
-    (messages.success if ok else messages.error)(request, message)
-    return redirect(_after_action(request, alert_id))
-
-
-@login_required
-@html_not_found
-@require_POST
-def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
-    def act(alert: Alert, user: User) -> str:
-        alert_acknowledge(alert_id=alert.pk, by=user, note=_note(request))
-        return f"Alert #{alert.pk} acknowledged."
-
-    return _perform(request, alert_id, act)
-
-
-@login_required
-@html_not_found
-@require_POST
-def alert_unacknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
-    def act(alert: Alert, user: User) -> str:
-        alert_unacknowledge(alert_id=alert.pk, by=user)
-        return f"Alert #{alert.pk} is triggered again; escalation restarts."
-
-    return _perform(request, alert_id, act)
-
-
-@login_required
-@html_not_found
-@require_POST
-def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
-    def act(alert: Alert, user: User) -> str:
-        alert_resolve(alert_id=alert.pk, by=user, note=_note(request))
-        return f"Alert #{alert.pk} resolved."
-
-    return _perform(request, alert_id, act)
-
-
-@login_required
-@html_not_found
-@require_POST
-def alert_reopen_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
-    def act(alert: Alert, user: User) -> str:
-        alert_reopen(alert_id=alert.pk, by=user, note=_note(request))
-        return f"Alert #{alert.pk} reopened."
-
-    return _perform(request, alert_id, act, capability=caps.ALERTS_REOPEN)
-
-
-@login_required
-@html_not_found
-@require_POST
-def alert_assign_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
-    def act(alert: Alert, user: User) -> str:
-        raw = request.POST.get("assignee", "").strip()
-        if raw == "me" or request.POST.get("assign_to_me"):
-            assignee: User | None = user
-        elif raw in ("", "none"):
-            assignee = None
-        else:
-            assignee = board.board_assignable_staff(team_id=alert.team_id).filter(pk=_int(raw)).first()
-            if assignee is None:
-                raise InvalidInput("Choose a staff member of this team.", details={"assignee": ["not in this team"]})
-        alert_assign(alert_id=alert.pk, by=user, assignee=assignee)
-        return f"Alert #{alert.pk} assigned to {assignee.email}." if assignee else f"Alert #{alert.pk} unassigned."
-
-    return _perform(request, alert_id, act)
-
-
-@login_required
-@html_not_found
-@require_POST
-def alert_note_view(request: HttpRequest, alert_id: int) -> HttpResponseBase:
-    def act(alert: Alert, user: User) -> str:
-        alert_note_add(alert_id=alert.pk, by=user, note=_note(request, required=True))
-        return "Note added."
-
-    return _perform(request, alert_id, act)
-
-
-def _int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        return 0
-
-
 # --- Stats ------------------------------------------------------------------------------------
 
 
@@ -384,7 +242,7 @@ def _int(raw: str) -> int:
 @require_GET
 def stats_view(request: HttpRequest) -> HttpResponse:
     team, teams = _board_team(request)
-    user = _user(request)
+    user = request_user(request)
     if team is None:
         return render(request, "board/no_team.html", {"teams": teams})
     hourly = alert_stats.alerts_per_hour(team=team)
