@@ -146,12 +146,25 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not REDIS_URL
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
-        }
+    # Live events use Redis pub/sub (channels_redis.pubsub): one message per group_send and
+    # server process, delivered locally to every socket of the group; the list-based
+    # channels_redis.core layer pops one Redis message per socket (~5x slower fan-out at
+    # 500 sockets, docs/benchmarks.md) and keeps group members of killed processes for a
+    # day. Events are best-effort either way (the database holds the truth).
+    # CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches back.
+    # redis-py 8 defaults to a 5 s socket timeout and 100 pooled connections; the core
+    # layer blocks 5 s in BZPOPMIN and both open a connection per concurrent group
+    # operation (hundreds when many sockets come or go at once): raise both.
+    CHANNEL_LAYER_BACKEND = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer")
+    _redis_host = {
+        "address": REDIS_URL,
+        "socket_timeout": float(os.environ.get("CHANNELS_REDIS_SOCKET_TIMEOUT", "30")),
+        "max_connections": int(os.environ.get("CHANNELS_REDIS_MAX_CONNECTIONS", "4000")),
     }
+    _layer_config: dict[str, object] = {"hosts": [_redis_host]}
+    if CHANNEL_LAYER_BACKEND == "channels_redis.core.RedisChannelLayer":
+        _layer_config.update(capacity=1500, expiry=30)
+    CHANNEL_LAYERS = {"default": {"BACKEND": CHANNEL_LAYER_BACKEND, "CONFIG": _layer_config}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
