@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 from collections.abc import Iterator
@@ -10,11 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.apps import apps
 
 from accounts.tests.factories import TeamFactory
+from alertguardian.tests.live import captured_groups
 from alerts.models import DetectionRule, IntegrationKind
 from alerts.services.integrations import integration_create
 
@@ -59,21 +57,5 @@ LEG = "UA1545-2013-02-08-EWR"
 @contextmanager
 def captured_group(group: str) -> Iterator[list[dict[str, Any]]]:
     """Collect the live events sent to ``group`` through the real channel layer."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    received: list[dict[str, Any]] = []
-    try:
-        yield received
-    finally:
-
-        async def drain() -> None:
-            while True:
-                try:
-                    message = await asyncio.wait_for(layer.receive(channel), timeout=0.2)
-                except TimeoutError:
-                    return
-                received.append(message["event"])
-
-        async_to_sync(drain)()
-        async_to_sync(layer.group_discard)(group, channel)
+    with captured_groups(group) as received:
+        yield received[group]

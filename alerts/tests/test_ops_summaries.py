@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core import mail
 from rest_framework.test import APIClient
 
 from accounts.models import TeamRole
 from accounts.tests.factories import TeamFactory, UserFactory, member
 from alertguardian.realtime import team_group
+from alertguardian.tests.live import captured_groups
 from alerts.ops.checks import sla_check
 from alerts.ops.models import DailySummary, SlaPolicy, TeamOpsSettings
 from alerts.ops.summaries import daily_summaries_dispatch
@@ -129,22 +127,9 @@ def test_disabled_summaries_are_not_built(desk):
 
 
 def test_summary_ready_is_published_to_the_team_group(desk, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(team_group(desk["team"].pk), channel)
-
-    async def next_summary_event():
-        while True:
-            message = await asyncio.wait_for(layer.receive(channel), timeout=5)
-            if message["event"]["type"] == "summary.ready":
-                return message["event"]
-
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            dispatch(PERIOD_END + timedelta(minutes=1))
-        event = async_to_sync(next_summary_event)()
-    finally:
-        async_to_sync(layer.group_discard)(team_group(desk["team"].pk), channel)
+    with captured_groups(team_group(desk["team"].pk)) as received, django_capture_on_commit_callbacks(execute=True):
+        dispatch(PERIOD_END + timedelta(minutes=1))
+    event = next(e for e in received[team_group(desk["team"].pk)] if e["type"] == "summary.ready")
     summary = DailySummary.objects.get()
     assert event["version"] == 1
     assert event["summary"]["id"] == summary.pk

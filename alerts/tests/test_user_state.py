@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from accounts.tests.factories import member
 from alertguardian.celery import app as celery_app
-from alertguardian.realtime import CONSUMER_MESSAGE_TYPE
+from alertguardian.tests.live import captured_groups
 from alerts.events import USER_EVENT_TYPES, unread_count_event
 from alerts.models import AlertStatus, AlertUserState
 from alerts.services import (
@@ -102,19 +99,9 @@ def test_unread_count_reaches_the_users_channel_group():
     """Through the real channel layer (Redis with REDIS_URL, in-memory otherwise)."""
     cast = make_cast()
     alert = AlertFactory(team=cast.team)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"user.{cast.agent.pk}", channel)
-    try:
+    with captured_groups(f"user.{cast.agent.pk}") as received:
         alert_mark_read(alert=alert, user=cast.agent)  # autocommit: on_commit runs at once
-
-        async def receive():
-            return await asyncio.wait_for(layer.receive(channel), timeout=10)
-
-        message = async_to_sync(receive)()
-    finally:
-        async_to_sync(layer.group_discard)(f"user.{cast.agent.pk}", channel)
-    assert message == {"type": CONSUMER_MESSAGE_TYPE, "event": {"type": "unread.count", "version": 1, "count": 0}}
+    assert received[f"user.{cast.agent.pk}"] == [{"type": "unread.count", "version": 1, "count": 0}]
 
 
 def test_fan_out_tells_everyone_whose_count_moved(cast, django_capture_on_commit_callbacks):
