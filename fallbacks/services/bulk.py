@@ -1,0 +1,227 @@
+"""Bulk re-accommodation of every booking on a disrupted leg, and the alert-level entry
+point the escalation fallback step calls (``fallbacks_for_alert``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from alertguardian.api import InvalidInput
+from alerts.events import publish_alert_event
+from alerts.models import Alert, AlertEventKind
+from alerts.services import Actor, alert_event_add
+from audit.services import AuditActor, audit_record
+from fallbacks.engine import SearchContext, disruption_from_alert, has_connection_at, plan_for_booking
+from fallbacks.exceptions import OptionUnavailable, RoomsUnavailable, SeatsUnavailable
+from fallbacks.models import ActionMode, ActionOutcome, Booking, FallbackAction, OptionKind, TeamFallbackSettings
+from fallbacks.selectors import active_segments_prefetch, affected_bookings, team_fallback_settings
+from fallbacks.services.apply import AlreadyHandled, option_apply_locked
+from fallbacks.services.notices import alert_customers_notify
+from fallbacks.services.suggestions import booking_options_compute, option_from_candidate
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_MODES = ("suggest", "notify", "auto_rebook")
+
+
+@dataclass
+class BulkResult:
+    alert_id: int
+    leg_key: str
+    considered: int = 0
+    rebooked: list[dict[str, Any]] = field(default_factory=list)
+    already_handled: list[int] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "alert_id": self.alert_id,
+            "leg_key": self.leg_key,
+            "considered": self.considered,
+            "rebooked_count": len(self.rebooked),
+            "failed_count": len(self.failed),
+            "rebooked": self.rebooked,
+            "already_handled": self.already_handled,
+            "failed": self.failed,
+        }
+
+
+def _priority_key(booking: Booking, leg_key: str) -> tuple[int, int, datetime, int]:
+    """Connecting passengers first, then higher ``priority``, then the earliest booking."""
+    segments = booking.active_segments  # type: ignore[attr-defined]
+    index = next((i for i, s in enumerate(segments) if s.leg_key == leg_key), 0)
+    connecting = has_connection_at(segments, index)
+    return (0 if connecting else 1, -booking.priority, booking.created_at, booking.pk)
+
+
+def alert_reaccommodate(*, alert_id: int, by: Actor, now: datetime | None = None) -> BulkResult:
+    """Rebook every affected booking onto its best available option, in priority order.
+
+    Each booking is its own transaction, so one failure does not undo the others; it is
+    reported. Idempotent: bookings with an applied action for this alert are skipped,
+    and the (alert, booking) unique index stops a concurrent run from doubling one.
+    """
+    now = now or timezone.now()
+    alert = Alert.objects.select_related("team").filter(pk=alert_id).first()
+    if alert is None:
+        raise InvalidInput("Unknown alert.", details={"alert_id": [alert_id]})
+    disruption = disruption_from_alert(alert)
+    if disruption is None:
+        raise InvalidInput(
+            "Only flight disruption alerts (cancelled, delayed, diverted leg) can be re-accommodated.",
+            details={"alert_id": [alert_id]},
+        )
+    result = BulkResult(alert_id=alert.pk, leg_key=disruption.leg_key)
+    handled = set(
+        FallbackAction.objects.filter(alert=alert, outcome=ActionOutcome.APPLIED).values_list("booking_id", flat=True)
+    )
+    result.already_handled = sorted(handled)
+    bookings = list(
+        affected_bookings(team_id=alert.team_id, leg_key=disruption.leg_key)
+        .exclude(pk__in=handled)
+        .prefetch_related(active_segments_prefetch())
+    )
+    bookings.sort(key=lambda b: _priority_key(b, disruption.leg_key))
+    result.considered = len(bookings)
+    context = SearchContext()
+    team_settings = team_fallback_settings(team_id=alert.team_id)
+    for booking in bookings:
+        outcome = _rebook_one(
+            booking=booking, alert=alert, by=by, context=context, team_settings=team_settings, now=now
+        )
+        if outcome.get("action_id"):
+            result.rebooked.append(outcome)
+        elif outcome.get("already"):
+            result.already_handled.append(booking.pk)
+        else:
+            result.failed.append(outcome)
+    if result.rebooked:
+        _record_summary(alert=alert, by=by, result=result)
+    return result
+
+
+def _rebook_one(
+    *,
+    booking: Booking,
+    alert: Alert,
+    by: Actor,
+    context: SearchContext,
+    team_settings: TeamFallbackSettings,
+    now: datetime,
+) -> dict[str, Any]:
+    disruption = disruption_from_alert(alert)
+    assert disruption is not None
+    plan = plan_for_booking(
+        booking=booking,
+        disruption=disruption,
+        team_settings=team_settings,
+        context=context,
+        now=now,
+        segments=booking.active_segments,  # type: ignore[attr-defined]
+    )
+    candidates = [c for c in plan.candidates if c.kind != OptionKind.REFUND]
+    base = {"booking_id": booking.pk, "reference": booking.reference}
+    if not candidates:
+        reason = "no alternative with free seats in the search window"
+        if plan.refund.eligible:
+            reason += "; refund eligible"
+        return {**base, "reason": reason}
+    last_error = ""
+    for rank, candidate in enumerate(candidates, start=1):
+        try:
+            with transaction.atomic():
+                option = option_from_candidate(
+                    booking=booking,
+                    alert_id=alert.pk,
+                    disruption=disruption,
+                    candidate=candidate,
+                    rank=rank,
+                    expires_at=now + timedelta(minutes=team_settings.option_ttl_minutes),
+                    currency=booking.currency,
+                    created_at=now,
+                )
+                option.save()
+                action = option_apply_locked(
+                    option_id=option.pk, by=by, mode=ActionMode.BULK, now=now, publish_alert=False
+                )
+        except (SeatsUnavailable, RoomsUnavailable) as exc:
+            last_error = str(exc)
+            continue
+        except AlreadyHandled:
+            return {**base, "already": True}
+        except IntegrityError:
+            return {**base, "already": True}
+        except OptionUnavailable as exc:
+            last_error = exc.message
+            continue
+        for step in candidate.steps:
+            if step.mode == "air":
+                key = (step.provider, step.ref)
+                context.seats_taken[key] = context.seats_taken.get(key, 0) + booking.passengers
+        if candidate.hotel:
+            hotel_key = f"{candidate.hotel['provider']}:{candidate.hotel['ref']}"
+            context.rooms_taken[hotel_key] = context.rooms_taken.get(hotel_key, 0) + candidate.hotel["rooms"]
+        return {**base, "action_id": action.pk, "kind": candidate.kind, "summary": action.summary}
+    return {**base, "reason": f"every option sold out while applying ({last_error})"}
+
+
+@transaction.atomic
+def _record_summary(*, alert: Alert, by: Actor, result: BulkResult) -> None:
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    data = {
+        "bulk": True,
+        "leg_key": result.leg_key,
+        "rebooked": len(result.rebooked),
+        "failed": len(result.failed),
+        "failed_bookings": [f["booking_id"] for f in result.failed],
+    }
+    message = f"Bulk re-accommodation: {len(result.rebooked)} booking(s) rebooked, {len(result.failed)} without option"
+    alert_event_add(alert=locked, kind=AlertEventKind.FALLBACK, actor=by, message=message, data=data)
+    audit_record(actor=by, action="fallback.bulk_reaccommodated", target=locked, data=data)
+    publish_alert_event("alert.fallback_applied", locked, data)
+
+
+def fallbacks_for_alert(alert_id: int, mode: str, run_id: int | None = None) -> dict[str, Any]:
+    """The escalation fallback step: ``suggest`` (rank and store options for every affected
+    booking), ``notify`` (tell affected customers), or ``auto_rebook`` (bulk re-accommodate)."""
+    if mode not in FALLBACK_MODES:
+        raise InvalidInput(f"Unknown fallback mode {mode!r}.", details={"mode": list(FALLBACK_MODES)})
+    alert = Alert.objects.filter(pk=alert_id).first()
+    if alert is None:
+        return {"alert_id": alert_id, "mode": mode, "skipped": "alert not found"}
+    disruption = disruption_from_alert(alert)
+    if disruption is None:
+        return {"alert_id": alert_id, "mode": mode, "skipped": "not a flight disruption"}
+    actor = AuditActor(label=f"escalation run {run_id}" if run_id else "fallbacks", id=None)
+    if mode == "notify":
+        return {"alert_id": alert_id, "mode": mode, "notified": alert_customers_notify(alert_id=alert_id)}
+    if mode == "auto_rebook":
+        return {"mode": mode, **alert_reaccommodate(alert_id=alert_id, by=actor).as_json()}
+    context = SearchContext()
+    team_settings = team_fallback_settings(team_id=alert.team_id)
+    bookings = affected_bookings(team_id=alert.team_id, leg_key=disruption.leg_key).prefetch_related(
+        active_segments_prefetch()
+    )
+    counts = {"bookings": 0, "options": 0}
+    for booking in bookings:
+        options = booking_options_compute(booking=booking, alert=alert, context=context, team_settings=team_settings)
+        counts["bookings"] += 1
+        counts["options"] += len(options)
+    return {"alert_id": alert_id, "mode": mode, **counts}
+
+
+def alert_disruption_process(*, alert_id: int) -> dict[str, Any]:
+    """What a new disruption alert triggers (receiver → task): tell the affected customers,
+    then rank options for each of their bookings so agents find them ready."""
+    notified = fallbacks_for_alert(alert_id, "notify")
+    suggested = fallbacks_for_alert(alert_id, "suggest")
+    return {
+        "alert_id": alert_id,
+        "notified": notified.get("notified", 0),
+        **{k: v for k, v in suggested.items() if k in {"bookings", "options"}},
+    }
