@@ -25,6 +25,7 @@ ignored, otherwise nothing would ever be suggested.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -37,7 +38,7 @@ from alerts.models import OPEN_STATUSES, Alert
 from fallbacks import rules
 from fallbacks.airports import airport_zone, great_circle_km, is_domestic
 from fallbacks.models import Airport, Booking, BookingSegment, OptionKind, TeamFallbackSettings
-from fallbacks.providers import FlightOffer, GroundOffer, HotelOffer, get_providers
+from fallbacks.providers import FlightOffer, GroundOffer, GroundTimetable, HotelOffer, get_providers
 
 LIVE_LEAD = timedelta(minutes=45)
 DEPLANE_MINUTES = 30
@@ -192,13 +193,32 @@ class Candidate:
         return (self.kind, tuple((s.provider, s.ref, s.mode) for s in self.steps), tuple(self.kept_segment_ids))
 
 
+_AIRPORTS_TTL_SECONDS = 300.0
+_airports_cache: tuple[float, list[Airport]] | None = None
+
+
+def served_airports() -> list[Airport]:
+    """Airports with scheduled service, cached in the process for a few minutes: the list
+    changes only when inventory is loaded (which calls ``forget_served_airports``)."""
+    global _airports_cache
+    now = time.monotonic()
+    if _airports_cache is None or now - _airports_cache[0] > _AIRPORTS_TTL_SECONDS:
+        _airports_cache = (now, list(Airport.objects.all()))
+    return _airports_cache[1]
+
+
+def forget_served_airports() -> None:
+    global _airports_cache
+    _airports_cache = None
+
+
 class SearchContext:
     """Memoizes provider searches across bookings (bulk re-accommodation asks the same
     questions hundreds of times) and tracks seats taken during the run."""
 
     def __init__(self) -> None:
         self._flights: dict[tuple[Any, ...], list[FlightOffer]] = {}
-        self._ground: dict[tuple[Any, ...], list[GroundOffer]] = {}
+        self._timetables: dict[str, list[GroundTimetable]] = {}
         self._hotels: dict[tuple[Any, ...], list[HotelOffer]] = {}
         self._cancelled: dict[str, bool] = {}
         self._airports: list[Airport] | None = None
@@ -207,7 +227,7 @@ class SearchContext:
 
     def airports(self) -> list[Airport]:
         if self._airports is None:
-            self._airports = list(Airport.objects.all())
+            self._airports = served_airports()
         return self._airports
 
     def nearby(self, code: str, radius_km: float) -> list[tuple[str, float]]:
@@ -265,14 +285,26 @@ class SearchContext:
         self._mark_cancelled([leg_key])
         return self._cancelled[leg_key]
 
-    def ground(self, *, origin: str, destination: str, start: datetime) -> list[GroundOffer]:
-        key = (origin, destination, start)
-        if key not in self._ground:
-            offers: list[GroundOffer] = []
+    def timetables(self, origin: str, destination: str) -> list[GroundTimetable]:
+        if origin not in self._timetables:
+            found: list[GroundTimetable] = []
             for provider in get_providers():
-                offers += provider.search_ground(origin=origin, destination=destination, depart_from=start)
-            self._ground[key] = sorted(offers, key=lambda o: (o.arrival, o.price))
-        return self._ground[key]
+                found += provider.ground_timetables(origin=origin)
+            self._timetables[origin] = found
+        return [t for t in self._timetables[origin] if t.destination == destination]
+
+    def ground(self, *, origin: str, destination: str, start: datetime) -> list[GroundOffer]:
+        """The first departure of each service at or after ``start``, earliest arrival first."""
+        offers = [t.first_after(start) for t in self.timetables(origin, destination)]
+        return sorted(offers, key=lambda o: (o.arrival, o.price))
+
+    def ground_arriving_by(
+        self, *, origin: str, destination: str, earliest: datetime, deadline: datetime
+    ) -> GroundOffer | None:
+        """The transfer that leaves latest (the shortest wait) and still arrives by ``deadline``."""
+        offers = [t.last_arriving_by(deadline) for t in self.timetables(origin, destination)]
+        fitting = [o for o in offers if o is not None and o.departure >= earliest]
+        return max(fitting, key=lambda o: (o.departure, -o.price)) if fitting else None
 
     def hotels(self, *, airport: str, nights: tuple[Any, ...], rooms: int) -> list[HotelOffer]:
         key = (airport, nights, rooms)
@@ -435,28 +467,13 @@ class Planner:
 
     def _transfer_for(self, offer: FlightOffer) -> GroundOffer | None:
         """A ground transfer to the flight's (nearby) airport that arrives ``ground_to_air_buffer``
-        before it leaves, without an hours-long wait: the search starts from the transfer's
-        duration back from the flight, in half-hour buckets so that flights share lookups."""
-        buffer = timedelta(minutes=self.rules.ground_to_air_buffer_minutes)
-        probe = self.ctx.ground(origin=self.origin, destination=offer.origin, start=self.earliest)
-        if not probe:
-            return None
-        duration = probe[0].arrival - probe[0].departure
-        latest_start = offer.departure - buffer - duration
-        latest_start = latest_start.replace(minute=(latest_start.minute // 30) * 30, second=0, microsecond=0)
-        for back in (0, 60):
-            start = latest_start - timedelta(minutes=back)
-            transfers = (
-                probe
-                if start <= self.earliest
-                else self.ctx.ground(origin=self.origin, destination=offer.origin, start=start)
-            )
-            fitting = [t for t in transfers if t.arrival + buffer <= offer.departure]
-            if fitting:
-                return min(fitting, key=lambda t: offer.departure - t.arrival)
-            if start <= self.earliest:
-                break
-        return None
+        before it leaves, leaving as late as possible (no hours-long wait at the other airport)."""
+        return self.ctx.ground_arriving_by(
+            origin=self.origin,
+            destination=offer.origin,
+            earliest=self.earliest,
+            deadline=offer.departure - timedelta(minutes=self.rules.ground_to_air_buffer_minutes),
+        )
 
     def _ground_candidates(self) -> list[Candidate]:
         found: list[Candidate] = []

@@ -76,6 +76,67 @@ class GroundOffer:
 
 
 @dataclass(frozen=True)
+class GroundTimetable:
+    """A bus/train service running every ``frequency_minutes`` between two local times."""
+
+    provider: str
+    ref: str
+    mode: str
+    operator: str
+    origin: str
+    destination: str
+    duration: timedelta
+    price: Decimal
+    currency: str
+    distance_km: int
+    first_minute: int
+    last_minute: int
+    frequency_minutes: int
+
+    def _offer(self, departure: datetime) -> GroundOffer:
+        return GroundOffer(
+            provider=self.provider,
+            ref=self.ref,
+            mode=self.mode,
+            operator=self.operator,
+            origin=self.origin,
+            destination=self.destination,
+            departure=departure,
+            arrival=departure + self.duration,
+            price=self.price,
+            currency=self.currency,
+            distance_km=self.distance_km,
+        )
+
+    def _midnight(self, moment: datetime, day_offset: int = 0) -> datetime:
+        zone = airport_zone(self.origin)
+        day = moment.astimezone(zone).date() + timedelta(days=day_offset)
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+    def first_after(self, after: datetime) -> GroundOffer:
+        """The first departure at or after ``after``."""
+        for day_offset in (0, 1):
+            midnight = self._midnight(after, day_offset)
+            minutes = max(0.0, (after - midnight).total_seconds() / 60 - self.first_minute)
+            steps = -(-minutes // self.frequency_minutes)  # ceiling
+            minute = self.first_minute + int(steps) * self.frequency_minutes
+            if minute <= self.last_minute:
+                return self._offer(midnight + timedelta(minutes=minute))
+        return self._offer(self._midnight(after, 2) + timedelta(minutes=self.first_minute))
+
+    def last_arriving_by(self, deadline: datetime) -> GroundOffer | None:
+        """The latest departure that arrives at or before ``deadline`` (today or yesterday)."""
+        latest = deadline - self.duration
+        for day_offset in (0, -1):
+            midnight = self._midnight(latest, day_offset)
+            available = min((latest - midnight).total_seconds() / 60, self.last_minute) - self.first_minute
+            if available >= 0:
+                minute = self.first_minute + int(available // self.frequency_minutes) * self.frequency_minutes
+                return self._offer(midnight + timedelta(minutes=minute))
+        return None
+
+
+@dataclass(frozen=True)
 class HotelAvailability:
     hotel_id: int
     night: date
@@ -107,7 +168,8 @@ class AvailabilityProvider:
     def search_hotels(self, *, airports: Sequence[str], nights: Sequence[date], rooms: int) -> list[HotelOffer]:
         raise NotImplementedError
 
-    def search_ground(self, *, origin: str, destination: str, depart_from: datetime) -> list[GroundOffer]:
+    def ground_timetables(self, *, origin: str) -> list[GroundTimetable]:
+        """Every bus/train service leaving ``origin`` (departure times are computed from them)."""
         raise NotImplementedError
 
     def reserve_seats(self, *, ref: str, seats: int) -> None:
@@ -203,28 +265,25 @@ class LocalDataProvider(AvailabilityProvider):
                 )
         return sorted(offers, key=lambda o: (o.distance_km, o.rate, int(o.ref)))
 
-    def search_ground(self, *, origin: str, destination: str, depart_from: datetime) -> list[GroundOffer]:
-        offers: list[GroundOffer] = []
-        for route in GroundRoute.objects.filter(origin=origin, destination=destination):
-            departure = next_ground_departure(route, depart_from)
-            if departure is None:
-                continue
-            offers.append(
-                GroundOffer(
-                    provider=self.name,
-                    ref=str(route.pk),
-                    mode=route.mode,
-                    operator=route.operator,
-                    origin=route.origin,
-                    destination=route.destination,
-                    departure=departure,
-                    arrival=departure + timedelta(minutes=route.duration_minutes),
-                    price=route.price,
-                    currency=route.currency,
-                    distance_km=route.distance_km,
-                )
+    def ground_timetables(self, *, origin: str) -> list[GroundTimetable]:
+        return [
+            GroundTimetable(
+                provider=self.name,
+                ref=str(route.pk),
+                mode=route.mode,
+                operator=route.operator,
+                origin=route.origin,
+                destination=route.destination,
+                duration=timedelta(minutes=route.duration_minutes),
+                price=route.price,
+                currency=route.currency,
+                distance_km=route.distance_km,
+                first_minute=route.first_departure_minute,
+                last_minute=route.last_departure_minute,
+                frequency_minutes=max(route.frequency_minutes, 5),
             )
-        return sorted(offers, key=lambda o: (o.arrival, o.price))
+            for route in GroundRoute.objects.filter(origin=origin)
+        ]
 
     def reserve_seats(self, *, ref: str, seats: int) -> None:
         updated = InventoryFlight.objects.filter(pk=int(ref), seats__gte=F("seats_sold") + seats).update(
@@ -261,22 +320,6 @@ class LocalDataProvider(AvailabilityProvider):
                 yield HotelAvailability(
                     hotel_id=hotel.pk, night=night, rooms_total=hotel.rooms_total, rate=rate.quantize(Decimal("0.01"))
                 )
-
-
-def next_ground_departure(route: GroundRoute, after: datetime) -> datetime | None:
-    """The first scheduled departure at or after ``after`` (local pattern at the origin)."""
-    zone = airport_zone(route.origin)
-    local = after.astimezone(zone)
-    for day_offset in range(3):
-        day = local.date() + timedelta(days=day_offset)
-        midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
-        minute = route.first_departure_minute
-        while minute <= route.last_departure_minute:
-            candidate = midnight + timedelta(minutes=minute)
-            if candidate >= after:
-                return candidate
-            minute += max(route.frequency_minutes, 5)
-    return None
 
 
 @lru_cache(maxsize=8)

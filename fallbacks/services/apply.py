@@ -86,11 +86,11 @@ def option_public(option: FallbackOption) -> dict[str, Any]:
     }
 
 
-def _actor_label(by: Actor) -> str:
+def actor_label(by: Actor) -> str:
     return str(actor_fields(by)["actor_label"])
 
 
-def _segment_from_step(step: dict[str, Any], *, booking: Booking, position: int, cabin: str) -> BookingSegment:
+def segment_from_step(step: dict[str, Any], *, booking: Booking, position: int, cabin: str) -> BookingSegment:
     departure = datetime.fromisoformat(step["departure"])
     arrival = datetime.fromisoformat(step["arrival"])
     service_date = date.fromisoformat(step["service_date"]) if step.get("service_date") else None
@@ -117,7 +117,7 @@ def _segment_from_step(step: dict[str, Any], *, booking: Booking, position: int,
     )
 
 
-def _reserve_inventory(*, option: FallbackOption, replaced: list[BookingSegment], passengers: int) -> None:
+def reserve_inventory(*, option: FallbackOption, replaced: list[BookingSegment], passengers: int) -> None:
     moves: list[tuple[str, str, int]] = [
         (step["provider"], step["ref"], passengers) for step in option.plan.get("steps", []) if step["mode"] == "air"
     ]
@@ -157,59 +157,55 @@ def _replace_segments(
             BookingSegment.objects.filter(pk__in=later_ids).update(position=F("position") + delta - POSITION_PARK)
     cabin = replaced[0].cabin
     created = [
-        _segment_from_step(step, booking=booking, position=first_position + index, cabin=cabin)
+        segment_from_step(step, booking=booking, position=first_position + index, cabin=cabin)
         for index, step in enumerate(steps)
     ]
     return BookingSegment.objects.bulk_create(created)
 
 
-def _summary(option: FallbackOption, new_segments: list[BookingSegment], booking: Booking) -> str:
+def action_summary(option: FallbackOption, booking: Booking) -> str:
     if option.kind == OptionKind.REFUND:
         return f"Refund {option.refund_amount} {booking.currency} for booking {booking.reference}"
-    if option.kind == OptionKind.KEEP and not new_segments:
+    steps = option.plan.get("steps", [])
+    if option.kind == OptionKind.KEEP and not steps:
         delay = option.arrival_delay_minutes or 0
         return f"Booking {booking.reference} stays on its delayed flight (+{format_minutes(delay)})"
-    first = new_segments[0]
-    route = " → ".join([new_segments[0].origin, *(s.destination for s in new_segments)])
-    local = first.scheduled_departure.astimezone(UTC)
+    first = next((s for s in steps if s["mode"] == SegmentMode.AIR), steps[0])
+    route = " → ".join([steps[0]["origin"], *(s["destination"] for s in steps)])
+    departure = datetime.fromisoformat(first["departure"]).astimezone(UTC)
     return (
-        f"Booking {booking.reference} rebooked on {first.flight_number} {route}, departing {local:%Y-%m-%d %H:%M} UTC"
+        f"Booking {booking.reference} rebooked on {first['flight_number']} {route}, "
+        f"departing {departure:%Y-%m-%d %H:%M} UTC"
     )
 
 
-@transaction.atomic
-def option_apply_locked(
-    *, option_id: int, by: Actor, mode: str, now: datetime | None = None, publish_alert: bool = True
+def replaced_segments_check(option: FallbackOption, active: list[BookingSegment]) -> list[BookingSegment]:
+    active_ids = {s.pk for s in active}
+    replaced_ids = set(option.plan.get("replaced_segment_ids", []))
+    if not (replaced_ids | set(option.plan.get("kept_segment_ids", []))) <= active_ids:
+        raise OptionUnavailable("The booking changed since this option was computed.", reason="stale")
+    return [s for s in active if s.pk in replaced_ids]
+
+
+def _apply(
+    *,
+    booking: Booking,
+    option: FallbackOption,
+    active: list[BookingSegment],
+    by: Actor,
+    mode: str,
+    now: datetime,
+    alert: Alert | None = None,
+    publish_alert: bool = True,
 ) -> FallbackAction:
-    """Apply without the 409 translation (bulk uses it to try the next option).
-    Raises ``SeatsUnavailable``/``RoomsUnavailable`` (rolled back), ``OptionUnavailable``
-    when the option is stale, ``AlreadyHandled`` for an automatic repeat."""
-    now = now or timezone.now()
-    booking_id = FallbackOption.objects.filter(pk=option_id).values_list("booking_id", flat=True).first()
-    if booking_id is None:
-        raise NotFound("Fallback option not found.")
-    booking = Booking.objects.select_for_update().get(pk=booking_id)
-    option = FallbackOption.objects.get(pk=option_id)
-    if option.alert_id and mode in AUTOMATIC_MODES:
-        existing = FallbackAction.objects.filter(
-            alert_id=option.alert_id, booking=booking, outcome=ActionOutcome.APPLIED, mode__in=AUTOMATIC_MODES
-        ).first()
-        if existing is not None:
-            raise AlreadyHandled(existing)
-    if option.status != OptionStatus.OPEN:
-        raise OptionUnavailable(f"The option is {option.status}.", reason=str(option.status))
-    if option.expires_at <= now:
-        raise OptionUnavailable("The option has expired; ask for fresh suggestions.", reason="expired")
+    """The writes of one application. The caller holds the locks (alert, then booking) and
+    checked the option; ``alert`` is the option's alert, locked, for the timeline entry."""
     if booking.status not in ACTIVE_BOOKING_STATUSES:
         raise BookingStateConflict(f"The booking is {booking.status}.", details={"status": booking.status})
-    active = list(BookingSegment.objects.filter(booking=booking, superseded_at__isnull=True).order_by("position"))
-    active_ids = {s.pk for s in active}
-    needed = set(option.plan.get("replaced_segment_ids", [])) | set(option.plan.get("kept_segment_ids", []))
-    if not needed <= active_ids:
-        raise OptionUnavailable("The booking changed since this option was computed.", reason="stale")
-    replaced = [s for s in active if s.pk in set(option.plan.get("replaced_segment_ids", []))]
-    _reserve_inventory(option=option, replaced=replaced, passengers=booking.passengers)
-
+    replaced = replaced_segments_check(option, active)
+    reserve_inventory(option=option, replaced=replaced, passengers=booking.passengers)
+    hotel = option.plan.get("hotel")
+    summary = action_summary(option, booking)[:300]
     action = FallbackAction.objects.create(
         team_id=booking.team_id,
         booking=booking,
@@ -219,16 +215,27 @@ def option_apply_locked(
         mode=mode,
         outcome=ActionOutcome.APPLIED,
         actor=by if isinstance(by, User) else None,
-        actor_label=_actor_label(by),
+        actor_label=actor_label(by),
         passenger_cost=option.passenger_cost,
         care_cost=option.care_cost,
         refund_amount=option.refund_amount,
         currency=option.currency,
-        summary="",
+        summary=summary,
+        detail={
+            "option_id": option.pk,
+            "replaced": [
+                {"id": s.pk, "leg_key": s.leg_key, "origin": s.origin, "destination": s.destination} for s in replaced
+            ],
+            "new": [
+                {"leg_key": step["leg_key"] or f"{step['flight_number']}", "departure": step["departure"]}
+                for step in (option.plan.get("steps", []) if option.kind != OptionKind.REFUND else [])
+            ],
+            "hotel": hotel,
+            "arrival_delay_minutes": option.arrival_delay_minutes,
+        },
         created_at=now,
     )
     new_segments = _replace_segments(booking=booking, option=option, active=active, action=action, now=now)
-    hotel = option.plan.get("hotel")
     if hotel:
         HotelReservation.objects.create(
             booking=booking,
@@ -240,28 +247,15 @@ def option_apply_locked(
             cost=Decimal(hotel["cost"]),
             created_at=now,
         )
-    action.summary = _summary(option, new_segments, booking)[:300]
-    action.detail = {
-        "option_id": option.pk,
-        "replaced": [
-            {"id": s.pk, "leg_key": s.leg_key, "origin": s.origin, "destination": s.destination} for s in replaced
-        ],
-        "new": [
-            {"id": s.pk, "leg_key": s.leg_key, "departure": s.scheduled_departure.isoformat()} for s in new_segments
-        ],
-        "hotel": hotel,
-        "arrival_delay_minutes": option.arrival_delay_minutes,
-    }
-    action.save(update_fields=["summary", "detail"])
-
     if option.kind == OptionKind.REFUND:
         booking.status = BookingStatus.REFUNDED
     elif new_segments or replaced:
         booking.status = BookingStatus.CHANGED
     booking.updated_at = now
     booking.save(update_fields=["status", "updated_at"])
-    option.status = OptionStatus.APPLIED
-    option.save(update_fields=["status"])
+    if option.status != OptionStatus.APPLIED:
+        option.status = OptionStatus.APPLIED
+        option.save(update_fields=["status"])
     FallbackOption.objects.filter(booking=booking, status=OptionStatus.OPEN).update(status=OptionStatus.SUPERSEDED)
     ChangeRequest.objects.filter(booking=booking, status=ChangeRequestStatus.OPEN).update(
         status=ChangeRequestStatus.DONE, closed_at=now
@@ -278,27 +272,65 @@ def option_apply_locked(
         "care_cost": str(option.care_cost),
         "currency": option.currency,
     }
-    if option.alert_id:
-        alert = Alert.objects.select_for_update().get(pk=option.alert_id)
-        alert_event_add(alert=alert, kind=AlertEventKind.FALLBACK, actor=by, message=action.summary, data=data)
+    if alert is not None:
+        alert_event_add(alert=alert, kind=AlertEventKind.FALLBACK, actor=by, message=summary, data=data)
         if publish_alert:
             publish_alert_event("alert.fallback_applied", alert, data)
-    audit_record(actor=by, action="fallback.applied", target=action, data={**data, "summary": action.summary})
+    audit_record(actor=by, action="fallback.applied", target=action, data={**data, "summary": summary})
     notice = TripNotice.objects.create(
         customer_id=booking.customer_id,
         booking=booking,
         alert_id=option.alert_id,
         kind="booking.changed",
-        message=action.summary,
+        message=summary,
         data={"action_id": action.pk},
         created_at=now,
     )
     publish_booking_event(
         "booking.changed",
         booking,
-        {"action_id": action.pk, "kind": option.kind, "summary": action.summary, "notice_id": notice.pk},
+        {"action_id": action.pk, "kind": option.kind, "summary": summary, "notice_id": notice.pk},
     )
     return action
+
+
+@transaction.atomic
+def option_apply_locked(
+    *, option_id: int, by: Actor, mode: str, now: datetime | None = None, publish_alert: bool = True
+) -> FallbackAction:
+    """Apply without the 409 translation (auto-rebook uses it to try the next option).
+    Raises ``SeatsUnavailable``/``RoomsUnavailable`` (rolled back), ``OptionUnavailable``
+    when the option is stale, ``AlreadyHandled`` for an automatic repeat."""
+    now = now or timezone.now()
+    ids = FallbackOption.objects.filter(pk=option_id).values_list("booking_id", "alert_id").first()
+    if ids is None:
+        raise NotFound("Fallback option not found.")
+    booking_id, alert_id = ids
+    # Lock order everywhere (bulk included): alert, booking, inventory rows, audit chain.
+    alert = Alert.objects.select_for_update().get(pk=alert_id) if alert_id else None
+    booking = Booking.objects.select_for_update().get(pk=booking_id)
+    option = FallbackOption.objects.get(pk=option_id)
+    if option.alert_id and mode in AUTOMATIC_MODES:
+        existing = FallbackAction.objects.filter(
+            alert_id=option.alert_id, booking=booking, outcome=ActionOutcome.APPLIED, mode__in=AUTOMATIC_MODES
+        ).first()
+        if existing is not None:
+            raise AlreadyHandled(existing)
+    if option.status != OptionStatus.OPEN:
+        raise OptionUnavailable(f"The option is {option.status}.", reason=str(option.status))
+    if option.expires_at <= now:
+        raise OptionUnavailable("The option has expired; ask for fresh suggestions.", reason="expired")
+    active = list(BookingSegment.objects.filter(booking=booking, superseded_at__isnull=True).order_by("position"))
+    return _apply(
+        booking=booking,
+        option=option,
+        active=active,
+        by=by,
+        mode=mode,
+        now=now,
+        alert=alert,
+        publish_alert=publish_alert,
+    )
 
 
 def _next_best(option: FallbackOption) -> dict[str, Any] | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from alertguardian.api import InvalidInput
@@ -17,16 +17,27 @@ from alerts.models import Alert, AlertEventKind
 from alerts.services import Actor, alert_event_add
 from audit.services import AuditActor, audit_record
 from fallbacks.engine import SearchContext, disruption_from_alert, has_connection_at, plan_for_booking
-from fallbacks.exceptions import OptionUnavailable, RoomsUnavailable, SeatsUnavailable
-from fallbacks.models import ActionMode, ActionOutcome, Booking, FallbackAction, OptionKind, TeamFallbackSettings
+from fallbacks.exceptions import RoomsUnavailable, SeatsUnavailable
+from fallbacks.models import (
+    ActionOutcome,
+    Booking,
+    ChangeRequest,
+    ChangeRequestStatus,
+    FallbackAction,
+    FallbackOption,
+    OptionKind,
+    OptionStatus,
+    TeamFallbackSettings,
+)
 from fallbacks.selectors import active_segments_prefetch, affected_bookings, team_fallback_settings
-from fallbacks.services.apply import AlreadyHandled, option_apply_locked
+from fallbacks.services.bulk_apply import BulkBatch, bulk_apply_one
 from fallbacks.services.notices import alert_customers_notify
 from fallbacks.services.suggestions import booking_options_compute, option_from_candidate
 
 logger = logging.getLogger(__name__)
 
 FALLBACK_MODES = ("suggest", "notify", "auto_rebook")
+CHUNK_SIZE = 25
 
 
 @dataclass
@@ -90,16 +101,72 @@ def alert_reaccommodate(*, alert_id: int, by: Actor, now: datetime | None = None
     result.considered = len(bookings)
     context = SearchContext()
     team_settings = team_fallback_settings(team_id=alert.team_id)
-    for booking in bookings:
-        outcome = _rebook_one(
-            booking=booking, alert=alert, by=by, context=context, team_settings=team_settings, now=now
+    ids = [b.pk for b in bookings]
+    with_options = set(
+        FallbackOption.objects.filter(booking_id__in=ids, status=OptionStatus.OPEN).values_list("booking_id", flat=True)
+    )
+    with_requests = set(
+        ChangeRequest.objects.filter(booking_id__in=ids, status=ChangeRequestStatus.OPEN).values_list(
+            "booking_id", flat=True
         )
-        if outcome.get("action_id"):
-            result.rebooked.append(outcome)
-        elif outcome.get("already"):
-            result.already_handled.append(booking.pk)
-        else:
-            result.failed.append(outcome)
+    )
+    chunks = [bookings[i : i + CHUNK_SIZE] for i in range(0, len(bookings), CHUNK_SIZE)]
+    while chunks:
+        chunk = chunks.pop(0)
+        ledger = dict(context.seats_taken), dict(context.rooms_taken)
+        outcomes: list[tuple[Booking, dict[str, Any]]] = []
+        try:
+            with transaction.atomic():
+                # Alert first, like every applier (alert → booking → inventory → audit chain).
+                locked = Alert.objects.select_for_update().get(pk=alert.pk)
+                done = set(
+                    FallbackAction.objects.filter(
+                        alert=alert, booking_id__in=[b.pk for b in chunk], outcome=ActionOutcome.APPLIED
+                    ).values_list("booking_id", flat=True)
+                )
+                batch = BulkBatch(
+                    alert=locked,
+                    by=by,
+                    now=now,
+                    bookings_with_open_options=with_options,
+                    bookings_with_open_requests=with_requests,
+                )
+                for booking in chunk:
+                    if booking.pk in done:  # a concurrent run got there first
+                        outcomes.append((booking, {"already": True}))
+                        continue
+                    outcomes.append(
+                        (
+                            booking,
+                            _rebook_one(
+                                booking=booking,
+                                alert=locked,
+                                context=context,
+                                team_settings=team_settings,
+                                batch=batch,
+                            ),
+                        )
+                    )
+                batch.flush()
+        except DatabaseError:
+            # e.g. a deadlock with a concurrent applier: PostgreSQL aborted the chunk. Retry
+            # its bookings one transaction each, so one problem cannot sink the others.
+            context.seats_taken, context.rooms_taken = ledger
+            if len(chunk) == 1:
+                logger.exception("bulk re-accommodation of booking %s failed", chunk[0].pk)
+                result.failed.append(
+                    {"booking_id": chunk[0].pk, "reference": chunk[0].reference, "reason": "database error; retry"}
+                )
+                continue
+            chunks = [[b] for b in chunk] + chunks
+            continue
+        for booking, outcome in outcomes:
+            if outcome.get("action_id"):
+                result.rebooked.append(outcome)
+            elif outcome.get("already"):
+                result.already_handled.append(booking.pk)
+            else:
+                result.failed.append(outcome)
     if result.rebooked:
         _record_summary(alert=alert, by=by, result=result)
     return result
@@ -109,10 +176,9 @@ def _rebook_one(
     *,
     booking: Booking,
     alert: Alert,
-    by: Actor,
     context: SearchContext,
     team_settings: TeamFallbackSettings,
-    now: datetime,
+    batch: BulkBatch,
 ) -> dict[str, Any]:
     disruption = disruption_from_alert(alert)
     assert disruption is not None
@@ -121,7 +187,7 @@ def _rebook_one(
         disruption=disruption,
         team_settings=team_settings,
         context=context,
-        now=now,
+        now=batch.now,
         segments=booking.active_segments,  # type: ignore[attr-defined]
     )
     candidates = [c for c in plan.candidates if c.kind != OptionKind.REFUND]
@@ -133,32 +199,25 @@ def _rebook_one(
         return {**base, "reason": reason}
     last_error = ""
     for rank, candidate in enumerate(candidates, start=1):
+        # Not persisted as an option row: nobody picks among bulk options; the action's
+        # detail keeps what was booked.
+        option = option_from_candidate(
+            booking=booking,
+            alert_id=alert.pk,
+            disruption=disruption,
+            candidate=candidate,
+            rank=rank,
+            expires_at=batch.now,
+            currency=booking.currency,
+            created_at=batch.now,
+        )
         try:
-            with transaction.atomic():
-                option = option_from_candidate(
-                    booking=booking,
-                    alert_id=alert.pk,
-                    disruption=disruption,
-                    candidate=candidate,
-                    rank=rank,
-                    expires_at=now + timedelta(minutes=team_settings.option_ttl_minutes),
-                    currency=booking.currency,
-                    created_at=now,
-                )
-                option.save()
-                action = option_apply_locked(
-                    option_id=option.pk, by=by, mode=ActionMode.BULK, now=now, publish_alert=False
-                )
+            action = bulk_apply_one(booking=booking, option=option, batch=batch)
         except (SeatsUnavailable, RoomsUnavailable) as exc:
             last_error = str(exc)
             continue
-        except AlreadyHandled:
-            return {**base, "already": True}
-        except IntegrityError:
-            return {**base, "already": True}
-        except OptionUnavailable as exc:
-            last_error = exc.message
-            continue
+        if action is None:
+            return {**base, "reason": "the booking changed during the run; not rebooked"}
         for step in candidate.steps:
             if step.mode == "air":
                 key = (step.provider, step.ref)

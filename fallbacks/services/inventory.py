@@ -41,6 +41,7 @@ from fallbacks.airports import (
     parse_leg_key,
 )
 from fallbacks.data import FlightRow, iter_flights, seats_for
+from fallbacks.engine import forget_served_airports
 from fallbacks.models import (
     Airport,
     AlternativeRouteCache,
@@ -206,6 +207,8 @@ def airports_upsert(codes: Iterable[str], *, source: str) -> int:
             )
         )
     Airport.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        transaction.on_commit(forget_served_airports)
     return len(rows)
 
 

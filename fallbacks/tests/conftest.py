@@ -5,6 +5,7 @@ import pytest
 from accounts.models import TeamRole
 from accounts.tests.factories import TeamFactory, member
 from alertguardian.celery import app as celery_app
+from fallbacks.engine import forget_served_airports
 from fallbacks.tests.helpers import customer_of, load_small_inventory
 
 
@@ -35,3 +36,11 @@ def eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_airport_cache():
+    """The served-airport list is cached per process; each test loads its own inventory."""
+    forget_served_airports()
+    yield
+    forget_served_airports()
