@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertguardian.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -61,8 +61,10 @@ def main() -> None:
 
     started = time.perf_counter()
     result = inventory_load(start=DAY, days=2)
-    print(f"inventory: {result.flights_created} flights, {result.hotels} hotels, {result.ground_routes} ground routes "
-          f"loaded in {time.perf_counter() - started:.1f} s")
+    print(
+        f"inventory: {result.flights_created} flights, {result.hotels} hotels, {result.ground_routes} ground routes "
+        f"loaded in {time.perf_counter() - started:.1f} s"
+    )
 
     team = Team.objects.create(name="Bench Travel", slug="bench-travel")
     agent = User.objects.create_user("agent@bench.test", None, role=UserRole.AGENT)
