@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,10 +64,28 @@ def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]
 
 
+@extend_schema_serializer(component_name="BookingFallbacks")
+class BookingFallbacksOutput(serializers.Serializer):
+    """Schema only: a booking with its ranked options."""
+
+    booking = BookingOutputSerializer()
+    options = OptionOutputSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="FallbackActionResult")
+class ActionResultOutput(serializers.Serializer):
+    """Schema only: what an apply or auto-rebook did."""
+
+    action = ActionOutputSerializer()
+    booking = BookingOutputSerializer()
+    already_applied = serializers.BooleanField(required=False)
+
+
 class BookingsApi(APIView):
     """GET: list visible bookings (filters ``flight``, ``date``, ``status``, ``customer``, ``team``).
     POST: create a booking (agents for their team's customers; customers for themselves)."""
 
+    @extend_schema_serializer(component_name="BookingListFilter")
     class FilterSerializer(serializers.Serializer):
         flight = serializers.CharField(required=False, max_length=40)
         date = serializers.DateField(required=False)
@@ -73,6 +93,7 @@ class BookingsApi(APIView):
         customer = serializers.CharField(required=False, max_length=254)
         team = serializers.IntegerField(required=False)
 
+    @extend_schema_serializer(component_name="BookingSegmentInput")
     class SegmentSerializer(serializers.Serializer):
         flight_number = serializers.RegexField(
             r"^[A-Za-z0-9]{2}[0-9]{1,4}[A-Za-z]?$", error_messages={"invalid": "Use carrier + number, e.g. UA1545."}
@@ -87,6 +108,7 @@ class BookingsApi(APIView):
         fare_class = serializers.CharField(required=False, allow_blank=True, max_length=2)
         fare = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True)
 
+    @extend_schema_serializer(component_name="BookingCreateInput")
     class InputSerializer(serializers.Serializer):
         team = serializers.IntegerField(required=False)
         customer = serializers.CharField(required=False, max_length=254, help_text="Customer id or email (staff)")
@@ -113,6 +135,7 @@ class BookingsApi(APIView):
                 raise serializers.ValidationError(errors)
             return cleaned
 
+    @extend_schema(parameters=[FilterSerializer], responses=BookingOutputSerializer(many=True), tags=["bookings"])
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -127,6 +150,7 @@ class BookingsApi(APIView):
         )
         return _paginate(request, self, queryset, lambda page: BookingOutputSerializer(page, many=True).data)
 
+    @extend_schema(request=InputSerializer, responses={201: BookingDetailOutputSerializer}, tags=["bookings"])
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -183,6 +207,7 @@ class BookingsApi(APIView):
 
 
 class BookingDetailApi(APIView):
+    @extend_schema(responses=BookingDetailOutputSerializer, tags=["bookings"])
     def get(self, request: Request, booking_id: int) -> Response:
         booking = booking_get_for_user(user=_user(request), booking_id=booking_id)
         return Response(BookingDetailOutputSerializer(booking).data)
@@ -191,6 +216,7 @@ class BookingDetailApi(APIView):
 class BookingFallbacksApi(APIView):
     """Ranked options for the booking (current ones, or freshly computed; ``?refresh=1`` recomputes)."""
 
+    @extend_schema(responses=BookingFallbacksOutput, tags=["fallbacks"])
     def get(self, request: Request, booking_id: int) -> Response:
         booking = booking_get_for_user(user=_user(request), booking_id=booking_id)
         refresh = request.query_params.get("refresh") in {"1", "true", "yes"}
@@ -204,10 +230,16 @@ class BookingFallbacksApi(APIView):
 
 
 class BookingRequestChangeApi(APIView):
+    @extend_schema_serializer(component_name="BookingChangeRequestInput")
     class InputSerializer(serializers.Serializer):
         message = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
         preferred_option_id = serializers.IntegerField(required=False, allow_null=True)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ChangeRequestOutputSerializer},
+        tags=["bookings"],
+    )
     def post(self, request: Request, booking_id: int) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -223,9 +255,15 @@ class BookingRequestChangeApi(APIView):
 
 
 class BookingAutoRebookApi(APIView):
+    @extend_schema_serializer(component_name="BookingAutoRebookInput")
     class InputSerializer(serializers.Serializer):
         alert_id = serializers.IntegerField(required=False, allow_null=True)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ActionResultOutput, 200: ActionResultOutput},
+        tags=["fallbacks"],
+    )
     def post(self, request: Request, booking_id: int) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -246,6 +284,7 @@ class BookingAutoRebookApi(APIView):
 
 
 class OptionApplyApi(APIView):
+    @extend_schema(request=None, responses={201: ActionResultOutput}, tags=["fallbacks"])
     def post(self, request: Request, option_id: int) -> Response:
         user = _user(request)
         option = option_get_for_user(user=user, option_id=option_id)
@@ -258,6 +297,7 @@ class OptionApplyApi(APIView):
 
 
 class NoticeListApi(APIView):
+    @extend_schema(responses=NoticeOutputSerializer(many=True), tags=["bookings"])
     def get(self, request: Request) -> Response:
         unread = request.query_params.get("unread") in {"1", "true", "yes"}
         queryset = notices_for_user(user=_user(request), unread_only=unread)
@@ -265,6 +305,7 @@ class NoticeListApi(APIView):
 
 
 class NoticeReadApi(APIView):
+    @extend_schema(request=None, responses=NoticeOutputSerializer, tags=["bookings"])
     def post(self, request: Request, notice_id: int) -> Response:
         notice = notice_mark_read(notice_id=notice_id, user=_user(request))
         return Response(NoticeOutputSerializer(notice).data)
@@ -283,6 +324,7 @@ def _alert_leg(user: User, alert_id: int, capability: str = caps.ALERTS_READ) ->
 class AlertBookingsApi(APIView):
     """Bookings on the alert's leg, including those already moved off it by a fallback."""
 
+    @extend_schema(responses=BookingOutputSerializer(many=True), tags=["fallbacks"])
     def get(self, request: Request, alert_id: int) -> Response:
         user = _user(request)
         alert, leg = _alert_leg(user, alert_id)
@@ -307,6 +349,7 @@ class AlertBookingsApi(APIView):
 class AlertFallbacksApi(APIView):
     """Ranked options for every booking still on the alert's leg (one page of bookings at a time)."""
 
+    @extend_schema(responses=BookingFallbacksOutput(many=True), tags=["fallbacks"])
     def get(self, request: Request, alert_id: int) -> Response:
         user = _user(request)
         alert, leg = _alert_leg(user, alert_id)
@@ -336,6 +379,7 @@ class AlertFallbacksApi(APIView):
 class AlertReaccommodateApi(APIView):
     """Rebook every affected booking (priority order); idempotent; partial failures listed."""
 
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, tags=["fallbacks"])
     def post(self, request: Request, alert_id: int) -> Response:
         user = _user(request)
         alert, _ = _alert_leg(user, alert_id, capability=caps.BOOKINGS_MANAGE)
@@ -344,12 +388,18 @@ class AlertReaccommodateApi(APIView):
 
 
 class InventoryFlightListApi(APIView):
+    @extend_schema_serializer(component_name="InventoryFlightFilter")
     class FilterSerializer(serializers.Serializer):
         origin = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
         destination = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
         date = serializers.DateField(required=False)
         available = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=InventoryFlightOutputSerializer(many=True),
+        tags=["inventory"],
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -375,5 +425,6 @@ class InventoryFlightListApi(APIView):
 
 
 class FlightAlternativesApi(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT, tags=["inventory"])
     def get(self, request: Request, leg_key: str) -> Response:
         return Response(flight_alternatives(leg_key=leg_key.upper()))
