@@ -98,6 +98,7 @@ class BookingAdmin(ReadOnlyAdmin):
 
 @admin.register(InventoryFlight)
 class InventoryFlightAdmin(admin.ModelAdmin):
+    actions = ["reaccommodate"]
     list_display = [
         "leg_key",
         "origin",
@@ -111,6 +112,29 @@ class InventoryFlightAdmin(admin.ModelAdmin):
     list_filter = ["service_date", "is_synthetic", "carrier", "origin"]
     search_fields = ["leg_key", "flight_number"]
     readonly_fields = ["seats_sold"]  # moved only by reservations, never by hand
+
+    @admin.action(description="Re-accommodate the bookings of open disruption alerts on these flights")
+    def reaccommodate(self, request: HttpRequest, queryset: QuerySet[InventoryFlight]) -> None:
+        from alerts.models import OPEN_STATUSES, Alert
+        from fallbacks.engine import disruption_from_alert
+        from fallbacks.services import alert_reaccommodate
+
+        legs = list(queryset.values_list("leg_key", flat=True))
+        alerts = [
+            a
+            for a in Alert.objects.filter(resource__in=legs, status__in=OPEN_STATUSES)
+            if disruption_from_alert(a) is not None
+        ]
+        if not alerts:
+            self.message_user(request, "No open disruption alert on the selected flights.", messages.WARNING)
+        for alert in alerts:
+            result = alert_reaccommodate(alert_id=alert.pk, by=request.user)  # type: ignore[arg-type]
+            self.message_user(
+                request,
+                f"Alert #{alert.pk} ({alert.resource}): {len(result.rebooked)} rebooked, "
+                f"{len(result.failed)} without option, {len(result.already_handled)} already handled.",
+                messages.WARNING if result.failed else messages.INFO,
+            )
 
 
 @admin.register(Airport)
