@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -344,13 +344,24 @@ def _next_best(option: FallbackOption) -> dict[str, Any] | None:
 def fallback_option_apply(*, option_id: int, by: Actor, mode: str = ActionMode.MANUAL) -> FallbackAction:
     """Apply one option. A sold-out seat or room is a 409 whose details carry the next-best option."""
     try:
-        return option_apply_locked(option_id=option_id, by=by, mode=mode)
+        try:
+            return option_apply_locked(option_id=option_id, by=by, mode=mode)
+        except OperationalError as exc:
+            # Lock order is fixed for appliers, but a bulk chunk holds many inventory rows at
+            # once; if PostgreSQL picked this transaction as a deadlock victim, try once more.
+            if not _is_deadlock(exc) or transaction.get_connection().in_atomic_block:
+                raise
+            return option_apply_locked(option_id=option_id, by=by, mode=mode)
     except (SeatsUnavailable, RoomsUnavailable) as exc:
         option = FallbackOption.objects.get(pk=option_id)
         what = "seats" if isinstance(exc, SeatsUnavailable) else "hotel rooms"
         raise OptionUnavailable(
             f"The {what} of this option were just taken.", reason="sold_out", next_best=_next_best(option)
         ) from exc
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
 
 
 @dataclass(frozen=True)
