@@ -66,9 +66,18 @@ def disruption_from_alert(alert: Alert) -> Disruption | None:
         leg_key=alert.resource,
         kind=kind,
         alert_id=alert.pk,
-        delay_minutes=int(delay) if isinstance(delay, int | float | str) and str(delay).lstrip("-").isdigit() else None,
+        delay_minutes=_minutes(delay),
         estimated_departure=estimated,
     )
+
+
+def _minutes(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return round(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass

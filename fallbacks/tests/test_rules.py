@@ -101,3 +101,30 @@ def test_format_minutes():
     assert rules.format_minutes(45) == "45 min"
     assert rules.format_minutes(120) == "2 h"
     assert rules.format_minutes(125) == "2 h 05 min"
+
+
+@pytest.mark.django_db
+def test_disruption_is_read_from_the_flight_alert_contract():
+    from alerts.tests.factories import AlertFactory
+    from fallbacks.engine import disruption_from_alert
+
+    leg = "UA1545-2013-01-01-EWR"
+    cancelled = AlertFactory(type="flight_cancelled", resource=leg, dedup_key=f"flight:{leg}:cancelled")
+    assert disruption_from_alert(cancelled).kind == "cancelled"
+    delayed = AlertFactory(
+        type="flight_delayed",
+        resource=leg,
+        dedup_key=f"flight:{leg}:delay",
+        metadata={"delay_minutes": "150.0", "estimated_departure": "2013-01-01T08:15:00-05:00"},
+    )
+    disruption = disruption_from_alert(delayed)
+    assert disruption.kind == "delay"
+    assert disruption.delay_minutes == 150
+    assert disruption.estimated_departure == datetime(2013, 1, 1, 13, 15, tzinfo=UTC)
+    assert disruption.involuntary
+    diverted = AlertFactory(type="flight_diverted", resource=leg, dedup_key="")
+    assert disruption_from_alert(diverted).kind == "diverted"
+    assert disruption_from_alert(AlertFactory(type="gate_change", resource=leg)) is None
+    assert disruption_from_alert(AlertFactory(type="flight_cancelled", resource="")) is None
+    naive = AlertFactory(type="flight_delayed", resource=leg, metadata={"estimated_departure": "2013-01-01T08:15:00"})
+    assert disruption_from_alert(naive).estimated_departure is None
