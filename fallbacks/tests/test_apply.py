@@ -175,6 +175,9 @@ def test_auto_rebook_is_idempotent_per_alert(team, agent, customer, inventory):
     assert second.json()["action"]["id"] == response.json()["action"]["id"]
     assert FallbackAction.objects.filter(booking=booking).count() == 1
     assert AlertEvent.objects.filter(alert=alert, kind="fallback").count() == 1
+    audit = AuditEntry.objects.get(action="fallback.applied")
+    assert audit.data["mode"] == "auto"
+    assert audit.actor_id == agent.pk
     assert client_for(customer).post(f"/api/v1/bookings/{booking.pk}/auto-rebook").status_code == 403
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from alerts.models import AlertEvent
 from audit.models import AuditEntry
-from fallbacks.models import BookingSegment, BookingStatus, FallbackAction, InventoryFlight
+from fallbacks.models import BookingSegment, BookingStatus, FallbackAction, InventoryFlight, TripNotice
 from fallbacks.services import alert_reaccommodate, fallbacks_for_alert
 from fallbacks.tests.helpers import DAY, book, client_for, customer_of, flights, raise_disruption
 
@@ -68,6 +68,12 @@ def test_bulk_rebooks_connecting_passengers_first_and_is_idempotent(team, agent,
     assert summary.data["rebooked"] == 2
     assert summary.data["failed"] == 1
     assert AuditEntry.objects.filter(action="fallback.bulk_reaccommodated").count() == 1
+    per_booking = AuditEntry.objects.filter(action="fallback.applied", data__mode="bulk")
+    assert sorted(e.data["reference"] for e in per_booking) == ["CONN01", "EARLY1"]
+    timeline = AlertEvent.objects.filter(alert=alert, kind="fallback").order_by("id")
+    assert [e.data.get("reference") for e in timeline] == ["CONN01", "EARLY1", None]  # then the summary
+    notices = TripNotice.objects.filter(kind="booking.changed").values_list("booking__reference", flat=True)
+    assert sorted(notices) == ["CONN01", "EARLY1"]
 
     before = state(alert)
     second = alert_reaccommodate(alert_id=alert.pk, by=agent)
