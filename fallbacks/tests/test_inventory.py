@@ -108,3 +108,22 @@ def test_precompute_alternatives_for_at_risk_departures(team):
     assert all(a["leg_key"] != delayed.leg_key for a in alternatives)
     assert {a["origin"] for a in alternatives} <= {"JFK", "EWR", "LGA"}
     assert [a["departure"] for a in alternatives] == sorted(a["departure"] for a in alternatives)
+
+
+def test_inventory_and_alternatives_endpoints(agent):
+    from fallbacks.tests.helpers import client_for
+
+    inventory_load(start=DAY, days=1, routes={("JFK", "LAX"), ("EWR", "LAX")})
+    client = client_for(agent)
+    assert client.get("/api/v1/inventory/flights").status_code == 400  # unfiltered would list everything
+    page = client.get("/api/v1/inventory/flights", {"origin": "jfk", "destination": "LAX", "date": "2013-02-08"}).json()
+    departures = [f["scheduled_departure"] for f in page["results"]]
+    assert len(departures) == 31
+    assert departures == sorted(departures)
+    first = page["results"][0]
+    assert first["seats_free"] == first["seats"] - first["seats_sold"]
+    alternatives = client.get(f"/api/v1/inventory/flights/{first['leg_key']}/alternatives").json()
+    assert alternatives["cached"] is False
+    assert alternatives["alternatives"]
+    assert {a["origin"] for a in alternatives["alternatives"]} <= {"JFK", "EWR", "LGA"}
+    assert client.get("/api/v1/inventory/flights/XX1-2013-02-08-JFK/alternatives").status_code == 404
