@@ -188,6 +188,24 @@ class AvailabilityProvider:
         raise NotImplementedError
 
 
+OFFER_FIELDS = (
+    "id",
+    "leg_key",
+    "carrier",
+    "flight_number",
+    "origin",
+    "destination",
+    "service_date",
+    "scheduled_departure",
+    "scheduled_arrival",
+    "seats",
+    "seats_sold",
+    "fare",
+    "currency",
+    "is_synthetic",
+)
+
+
 class LocalDataProvider(AvailabilityProvider):
     """Offers from the local inventory tables (``load_inventory``)."""
 
@@ -231,6 +249,8 @@ class LocalDataProvider(AvailabilityProvider):
         )
         if exclude_leg_keys:
             queryset = queryset.exclude(leg_key__in=list(exclude_leg_keys))
+        # Only the columns an offer needs (this query runs for every suggestion).
+        queryset = queryset.only(*OFFER_FIELDS)
         return [self._offer(f) for f in queryset.order_by("scheduled_departure", "id")[:limit]]
 
     def flights_by_ref(self, refs: Sequence[str], *, seats: int) -> list[FlightOffer]:

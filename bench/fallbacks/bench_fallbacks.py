@@ -59,6 +59,7 @@ def main() -> None:
         segment_input_from_inventory,
     )
 
+    print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     started = time.perf_counter()
     result = inventory_load(start=DAY, days=2)
     print(
@@ -122,6 +123,7 @@ def main() -> None:
     t0 = time.perf_counter()
     again = alert_reaccommodate(alert_id=alert.pk, by=agent)
     print(f"second run (idempotent): {len(again.rebooked)} rebooked in {time.perf_counter() - t0:.2f} s")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

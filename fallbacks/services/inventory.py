@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -325,6 +325,10 @@ def inventory_load(
             result.hotels = hotels_ensure()
             result.ground_routes = ground_routes_ensure()
             result.hotel_nights = hotel_availability_sync(start=start, days=days + 1)
+    if connection.vendor == "postgresql" and result.flights_created:
+        # Fresh statistics, so the planner uses the (origin, destination, departure) index at once.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {InventoryFlight._meta.db_table}")
     return result
 
 
