@@ -11,6 +11,7 @@ Connected in ``FallbacksConfig.ready``:
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from django.db import transaction
@@ -35,8 +36,10 @@ def connect() -> None:
 
     alert_raised.connect(on_alert_raised, dispatch_uid="fallbacks.on_alert_raised")
     try:
-        from escalation import signals as escalation_signals  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
+        escalation_signals = importlib.import_module("escalation.signals")
+    except ModuleNotFoundError as exc:
+        if exc.name != "escalation.signals":
+            raise
         return  # escalation's signals are not merged yet
     fallback_requested = getattr(escalation_signals, "fallback_requested", None)
     if fallback_requested is not None:

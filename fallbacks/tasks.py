@@ -22,9 +22,14 @@ def process_disruption(alert_id: int) -> dict[str, Any]:
 
 @shared_task(name="fallbacks.run_for_alert", ignore_result=True)
 def run_for_alert(alert_id: int, mode: str, run_id: int | None = None) -> dict[str, Any]:
+    from alertguardian.api import InvalidInput
     from fallbacks.services import fallbacks_for_alert
 
-    result = fallbacks_for_alert(alert_id, mode, run_id)
+    try:
+        result = fallbacks_for_alert(alert_id, mode, run_id)
+    except InvalidInput as exc:
+        logger.error("fallbacks for alert %s (run %s) refused: %s %s", alert_id, run_id, exc.message, exc.details)
+        return {"alert_id": alert_id, "mode": mode, "refused": exc.message}
     logger.info("fallbacks %s for alert %s (run %s): %s", mode, alert_id, run_id, result)
     return result
 

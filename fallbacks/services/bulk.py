@@ -37,6 +37,12 @@ from fallbacks.services.suggestions import booking_options_compute, option_from_
 logger = logging.getLogger(__name__)
 
 FALLBACK_MODES = ("suggest", "notify", "auto_rebook")
+MODE_ALIASES = {
+    "auto": "auto_rebook",
+    "rebook": "auto_rebook",
+    "reaccommodate": "auto_rebook",
+    "suggestions": "suggest",
+}
 CHUNK_SIZE = 25
 
 
@@ -248,6 +254,7 @@ def _record_summary(*, alert: Alert, by: Actor, result: BulkResult) -> None:
 def fallbacks_for_alert(alert_id: int, mode: str, run_id: int | None = None) -> dict[str, Any]:
     """The escalation fallback step: ``suggest`` (rank and store options for every affected
     booking), ``notify`` (tell affected customers), or ``auto_rebook`` (bulk re-accommodate)."""
+    mode = MODE_ALIASES.get(mode, mode)
     if mode not in FALLBACK_MODES:
         raise InvalidInput(f"Unknown fallback mode {mode!r}.", details={"mode": list(FALLBACK_MODES)})
     alert = Alert.objects.filter(pk=alert_id).first()
