@@ -136,8 +136,19 @@ def booking_options_compute(
         for rank, candidate in enumerate(plan.candidates, start=1)
     ]
     with transaction.atomic():
+        _relax_durability()
         FallbackOption.objects.filter(booking=booking, status=OptionStatus.OPEN).update(status=OptionStatus.SUPERSEDED)
         return FallbackOption.objects.bulk_create(rows)
+
+
+def _relax_durability() -> None:
+    """Options are a cache (recomputed on demand, expiring in minutes): their commit need
+    not wait for the WAL flush. Only when this is the outermost transaction, so that a
+    caller's real changes in the same transaction keep full durability."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def booking_options_current(
