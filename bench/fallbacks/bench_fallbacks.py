@@ -42,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bookings", type=int, default=300)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--profile", action="store_true", help="cProfile the bulk run (slower; for digging)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("set DATABASE_URL to a PostgreSQL database")
@@ -112,9 +113,20 @@ def main() -> None:
     )
 
     # --- bulk re-accommodation -----------------------------------------------------------------
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0 = time.perf_counter()
     bulk = alert_reaccommodate(alert_id=alert.pk, by=agent)
     elapsed = time.perf_counter() - t0
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(r"fallbacks/|audit/|realtime", 30)
     print(
         f"bulk re-accommodation of {bulk.considered} bookings: {len(bulk.rebooked)} rebooked, "
         f"{len(bulk.failed)} failed in {elapsed:.2f} s ({elapsed / max(bulk.considered, 1) * 1000:.1f} ms per booking)"

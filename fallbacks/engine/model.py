@@ -96,6 +96,7 @@ class Step:
     service_date: str = ""
     operator: str = ""
     is_synthetic: bool = False
+    seats_free: int = 0  # when the offer was read (flights)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +132,7 @@ def air_step(offer: FlightOffer) -> Step:
         leg_key=offer.leg_key,
         service_date=offer.service_date.isoformat(),
         is_synthetic=offer.is_synthetic,
+        seats_free=offer.seats_free,
     )
 
 

@@ -4,7 +4,7 @@ point the escalation fallback step calls (``fallbacks_for_alert``)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +16,19 @@ from alerts.events import publish_alert_event
 from alerts.models import Alert, AlertEventKind
 from alerts.services import Actor, alert_event_add
 from audit.services import AuditActor, audit_record
-from fallbacks.engine import SearchContext, disruption_from_alert, has_connection_at, plan_for_booking
+from fallbacks.engine import (
+    Candidate,
+    Disruption,
+    SearchContext,
+    disruption_from_alert,
+    has_connection_at,
+    plan_for_booking,
+)
 from fallbacks.exceptions import RoomsUnavailable, SeatsUnavailable
 from fallbacks.models import (
     ActionOutcome,
     Booking,
+    BookingSegment,
     ChangeRequest,
     ChangeRequestStatus,
     FallbackAction,
@@ -106,6 +114,7 @@ def alert_reaccommodate(*, alert_id: int, by: Actor, now: datetime | None = None
     bookings.sort(key=lambda b: _priority_key(b, disruption.leg_key))
     result.considered = len(bookings)
     context = SearchContext()
+    memo: dict[tuple[Any, ...], tuple[list[Candidate], list[int], bool]] = {}
     team_settings = team_fallback_settings(team_id=alert.team_id)
     ids = [b.pk for b in bookings]
     with_options = set(
@@ -150,6 +159,7 @@ def alert_reaccommodate(*, alert_id: int, by: Actor, now: datetime | None = None
                                 context=context,
                                 team_settings=team_settings,
                                 batch=batch,
+                                memo=memo,
                             ),
                         )
                     )
@@ -185,22 +195,24 @@ def _rebook_one(
     context: SearchContext,
     team_settings: TeamFallbackSettings,
     batch: BulkBatch,
+    memo: dict[tuple[Any, ...], tuple[list[Candidate], list[int], bool]],
 ) -> dict[str, Any]:
     disruption = disruption_from_alert(alert)
     assert disruption is not None
-    plan = plan_for_booking(
+    segments: list[BookingSegment] = booking.active_segments  # type: ignore[attr-defined]
+    candidates, refund_eligible = _candidates(
         booking=booking,
+        segments=segments,
         disruption=disruption,
-        team_settings=team_settings,
         context=context,
+        team_settings=team_settings,
         now=batch.now,
-        segments=booking.active_segments,  # type: ignore[attr-defined]
+        memo=memo,
     )
-    candidates = [c for c in plan.candidates if c.kind != OptionKind.REFUND]
     base = {"booking_id": booking.pk, "reference": booking.reference}
     if not candidates:
         reason = "no alternative with free seats in the search window"
-        if plan.refund.eligible:
+        if refund_eligible:
             reason += "; refund eligible"
         return {**base, "reason": reason}
     last_error = ""
@@ -233,6 +245,64 @@ def _rebook_one(
             context.rooms_taken[hotel_key] = context.rooms_taken.get(hotel_key, 0) + candidate.hotel["rooms"]
         return {**base, "action_id": action.pk, "kind": candidate.kind, "summary": action.summary}
     return {**base, "reason": f"every option sold out while applying ({last_error})"}
+
+
+def _itinerary_signature(booking: Booking, segments: list[BookingSegment]) -> tuple[Any, ...]:
+    """Bookings with the same itinerary, party size and price get the same ranked plans."""
+    return (
+        booking.passengers,
+        booking.currency,
+        booking.total_paid,
+        tuple(
+            (s.leg_key, s.origin, s.destination, s.scheduled_departure, s.scheduled_arrival, s.fare, s.cabin)
+            for s in segments
+        ),
+    )
+
+
+def _candidates(
+    *,
+    booking: Booking,
+    segments: list[BookingSegment],
+    disruption: Disruption,
+    context: SearchContext,
+    team_settings: TeamFallbackSettings,
+    now: datetime,
+    memo: dict[tuple[Any, ...], tuple[list[Candidate], list[int], bool]],
+) -> tuple[list[Candidate], bool]:
+    """The ranked non-refund candidates for the booking. A plan computed for an identical
+    itinerary earlier in the run is reused (re-bound to this booking's segments) while
+    its flights still have seats in this run; otherwise it is computed afresh."""
+    key = _itinerary_signature(booking, segments)
+    if key in memo:
+        ranked, source_ids, refund_eligible = memo[key]
+        position = {pk: i for i, pk in enumerate(source_ids)}
+        usable = [
+            replace(
+                c,
+                replaced_segment_ids=[segments[position[pk]].pk for pk in c.replaced_segment_ids],
+                kept_segment_ids=[segments[position[pk]].pk for pk in c.kept_segment_ids],
+            )
+            for c in ranked
+            if all(
+                s.seats_free - context.seats_taken.get((s.provider, s.ref), 0) >= booking.passengers
+                for s in c.steps
+                if s.mode == "air"
+            )
+        ]
+        if usable:
+            return usable, refund_eligible
+    plan = plan_for_booking(
+        booking=booking,
+        disruption=disruption,
+        team_settings=team_settings,
+        context=context,
+        now=now,
+        segments=segments,
+    )
+    ranked = [c for c in plan.candidates if c.kind != OptionKind.REFUND]
+    memo[key] = (ranked, [s.pk for s in segments], plan.refund.eligible)
+    return ranked, plan.refund.eligible
 
 
 @transaction.atomic
