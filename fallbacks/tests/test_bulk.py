@@ -112,3 +112,21 @@ def test_escalation_entry_point_modes(team, customer, inventory):
     assert fallbacks_for_alert(alert.pk, "auto_rebook", run_id=7)["rebooked_count"] == 0
     with pytest.raises(Exception, match="Unknown fallback mode"):
         fallbacks_for_alert(alert.pk, "teleport")
+
+
+def test_identical_itineraries_share_a_plan_but_each_booking_changes_its_own_segments(team, agent, inventory):
+    cancelled = flights("JFK", "LAX", service_date=DAY)[0]
+    bookings = [book(team, customer_of(team), [cancelled], reference=f"SAME0{i}") for i in range(3)]
+    alert = raise_disruption(team, cancelled.leg_key)
+    result = alert_reaccommodate(alert_id=alert.pk, by=agent)
+    assert len(result.rebooked) == 3
+    for booking in bookings:
+        old = BookingSegment.objects.get(booking=booking, leg_key=cancelled.leg_key)
+        assert old.superseded_at is not None
+        action = FallbackAction.objects.get(booking=booking)
+        assert old.superseded_by_id == action.pk
+        assert action.detail["replaced"] == [
+            {"id": old.pk, "leg_key": cancelled.leg_key, "origin": "JFK", "destination": "LAX"}
+        ]
+        [new] = BookingSegment.objects.filter(booking=booking, superseded_at__isnull=True)
+        assert new.leg_key == action.detail["new"][0]["leg_key"]
