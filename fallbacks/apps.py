@@ -7,10 +7,14 @@ class FallbacksConfig(AppConfig):
     name = "fallbacks"
 
     def ready(self) -> None:
-        from alerts.selectors import CUSTOMER_VISIBILITY_HOOKS
+        from alerts.hooks import register_booking_resolver, register_customer_visibility_hook
+        from alerts.ingest_hooks import AFFECTED_BOOKINGS_COUNTERS
         from fallbacks import receivers
-        from fallbacks.selectors import customer_alerts_q
+        from fallbacks.selectors import affected_bookings_count, booking_ref_for_customer, customer_alerts_q
 
         receivers.connect()
-        if customer_alerts_q not in CUSTOMER_VISIBILITY_HOOKS:
-            CUSTOMER_VISIBILITY_HOOKS.append(customer_alerts_q)
+        # alerts never imports fallbacks: it asks these registries instead.
+        register_customer_visibility_hook(customer_alerts_q)
+        register_booking_resolver(booking_ref_for_customer)
+        if affected_bookings_count not in AFFECTED_BOOKINGS_COUNTERS:
+            AFFECTED_BOOKINGS_COUNTERS.append(affected_bookings_count)

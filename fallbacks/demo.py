@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from accounts.demo import DemoContext
 from accounts.models import Team, TeamMembership, TeamRole, User, UserRole
 from fallbacks.models import Booking, InventoryFlight, PriorityTier
 from fallbacks.services import booking_create, inventory_load, segment_input_from_inventory
@@ -72,7 +73,7 @@ def _demo_itineraries() -> list[tuple[str, list[InventoryFlight], int, str]]:
     return picks
 
 
-def seed_demo() -> dict[str, int]:
+def seed_demo(ctx: DemoContext | None = None) -> dict[str, int]:
     result = inventory_load(start=DEMO_DAY, days=2)
     with transaction.atomic():
         team = Team.objects.filter(name=DEMO_TEAM).first() or Team.objects.create(name=DEMO_TEAM, slug="demo-travel")
@@ -99,4 +100,8 @@ def seed_demo() -> dict[str, int]:
             )
             created += 1
     logger.info("fallbacks demo: %s flights loaded, %s bookings created", result.flights_created, created)
+    if ctx is not None:
+        ctx.write(
+            f"  inventory: {result.flights_created} flights loaded; bookings: {created} created for {DEMO_CUSTOMER}"
+        )
     return {"flights_created": result.flights_created, "bookings_created": created}

@@ -6,7 +6,6 @@ changing them needs ``BOOKINGS_MANAGE``. Customers see only their own bookings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from accounts import capabilities as caps
 from accounts.models import User, UserRole
 from accounts.selectors import team_ids_with_capability, user_has_capability
 from alertguardian.api import Forbidden, NotFound
+from alerts.hooks import BookingRef
 from fallbacks.engine import SearchContext
 from fallbacks.models import (
     ACTIVE_BOOKING_STATUSES,
@@ -133,16 +133,6 @@ def bookings_ever_on_leg(*, team_id: int, leg_key: str) -> QuerySet[Booking]:
 
 
 # --- Hooks used by other apps -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BookingRef:
-    """What a customer report needs to route an alert: the team and the affected leg."""
-
-    booking_id: int
-    team_id: int
-    reference: str
-    resource: str  # leg key of the next active flight leg ("" when none)
 
 
 def booking_ref_for_customer(user: User, reference: str) -> BookingRef | None:

@@ -195,7 +195,7 @@ def test_overload_guard_pushes_back_with_503_never_429(am):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keep the seeded rules for later tests
+@pytest.mark.django_db(transaction=True)  # the flush drops seeded rules: tests seed what they need
 def test_a_locked_database_pushes_back_with_503(monkeypatch):
     """A real row lock held by another transaction: the webhook gives up after the lock
     timeout and answers 503 + Retry-After, so Alertmanager retries; nothing is half-written."""

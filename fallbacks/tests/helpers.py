@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
 from accounts.models import TeamRole, UserRole
 from accounts.tests.factories import MembershipFactory, UserFactory
+from alertguardian.tests.live import captured_groups
 from alerts.services import alert_raise
 from fallbacks.models import Booking, InventoryFlight
 from fallbacks.services import booking_create, inventory_load, segment_input_from_inventory
@@ -89,22 +87,5 @@ def client_for(user: Any) -> APIClient:
 def live_events(group: str) -> Iterator[list[dict[str, Any]]]:
     """Subscribe to a Channels group (in-memory or Redis layer, whichever is configured);
     the events sent to it during the block are in the list after the block."""
-    layer = get_channel_layer()
-    assert layer is not None
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    received: list[dict[str, Any]] = []
-    try:
-        yield received
-    finally:
-
-        async def drain() -> None:
-            while True:
-                try:
-                    message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-                except TimeoutError:
-                    return
-                received.append(message["event"])
-
-        async_to_sync(drain)()
-        async_to_sync(layer.group_discard)(group, channel)
+    with captured_groups(group) as received:
+        yield received[group]
