@@ -7,9 +7,12 @@ announced on commit with ``alerts.ingest_hooks.generic_event_received``. Then:
   key, ``data`` is shaped like a PagerDuty payload (summary, severity, source, ...);
 - ``alertguardian.alert.acknowledge`` / ``.resolve``: act on the open alert with that
   ``subject``; unknown subjects are dropped;
-- any other type (e.g. ``payment_failed``): an alert is raised from ``data`` (its
-  ``summary``/``title``, ``severity``), typed after the event, deduplicated on ``subject``
-  when one is given. Other apps react to a type through the signal.
+- any other type: the team's event rules (``alerts.ops``) see it first. A payment failure
+  (type ``payment_failed``, or any type ending in ``.payment_failed``) belongs to the
+  built-in payment rule, which raises one alert per payment after commit; every other
+  type raises an alert from ``data`` (its ``summary``/``title``, ``severity``), typed
+  after the event, deduplicated on ``subject`` when one is given. Other apps react to a
+  type through the signal.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from alertguardian.api import InvalidInput
 from alerts.flight_contract import FieldError, parse_aware_datetime
 from alerts.ingest_hooks import generic_event_received
 from alerts.models import AlertSource, AlertStatus, GenericEvent, Integration, Severity
+from alerts.ops.services import ops_event_received
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
 from alerts.services.lifecycle import _open_alert_for_update, alert_acknowledge, alert_raise, alert_resolve
 from alerts.services.pagerduty import PD_SEVERITIES
@@ -119,6 +123,12 @@ def _apply(*, integration: Integration, event: CloudEvent) -> tuple[str, int | N
             alert_resolve(alert_id=alert.pk, by=actor, note=f"Resolved by event {event.id}")
         return action + "d", alert.pk
     alert_type = "generic_event" if action == "trigger" else event.type.rsplit(".", 1)[-1]
+    if action != "trigger":
+        match = ops_event_received(
+            team=integration.team, event_type=alert_type, data={**data, "subject": event.subject}, source="generic"
+        )
+        if match.payment_failed:
+            return "routed", None  # the built-in payment rule raises it on commit
     summary = str(data.get("summary") or data.get("title") or f"{event.type} from {event.source}")
     raised = alert_raise(
         team=integration.team,

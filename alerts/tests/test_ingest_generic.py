@@ -72,7 +72,7 @@ def test_other_types_are_stored_raise_an_alert_and_reach_the_signal(generic, dja
             response = post(
                 token,
                 cloud_event(
-                    type="com.example.payment_failed", summary="Payment failed", severity="critical", booking="B42"
+                    type="com.example.hotel_overbooked", summary="Hotel overbooked", severity="critical", booking="B42"
                 ),
             )
     finally:
@@ -81,16 +81,44 @@ def test_other_types_are_stored_raise_an_alert_and_reach_the_signal(generic, dja
     stored = GenericEvent.objects.get()
     assert stored.data["booking"] == "B42"
     alert = Alert.objects.get()
-    assert (alert.type, alert.severity, alert.title) == ("payment_failed", "critical", "Payment failed")
+    assert (alert.type, alert.severity, alert.title) == ("hotel_overbooked", "critical", "Hotel overbooked")
     assert stored.alert_id == alert.pk
     assert received == [
         {
             "team_id": integration.team_id,
             "generic_event_id": stored.pk,
-            "type": "com.example.payment_failed",
+            "type": "com.example.hotel_overbooked",
             "alert_id": alert.pk,
         }
     ]
+
+
+def test_payment_failures_go_to_the_built_in_payment_rule(generic, django_capture_on_commit_callbacks):
+    from alertguardian.celery import app as celery_app
+
+    integration, token = generic
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for event_id in ("p1", "p2"):  # the same payment twice: one alert
+                response = post(
+                    token,
+                    cloud_event(
+                        event_id, type="com.example.payment_failed", payment_id="pay_9", booking="B42", amount="120"
+                    ),
+                )
+                assert response.status_code == 202
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert GenericEvent.objects.count() == 2
+    alert = Alert.objects.get()
+    assert (alert.type, alert.team_id, alert.dedup_key) == (
+        "payment_failed",
+        integration.team_id,
+        "payment_failed:pay_9",
+    )
+    assert alert.title.startswith("Payment failed for booking B42")
+    assert alert.occurrences == 2
 
 
 def test_batch_is_all_or_nothing(generic):
