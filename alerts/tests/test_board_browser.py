@@ -5,8 +5,8 @@ Daphne runs as a subprocess against the test database (committed data, hence
 also needs PostgreSQL and Redis. Debian's chromium is driven by Playwright, which must
 never download a browser (``PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1``).
 
-The alert is raised with ``alerts.services.alert_raise`` from the test process (the
-flight-events endpoint lives on another branch); the acknowledge is a click in the UI.
+The alert is raised the way an integration raises it: a cancellation posted to the
+flight-events endpoint of the running server; the acknowledge is a click in the UI.
 Screenshots go to ``artifacts/`` (gitignored).
 """
 
@@ -33,7 +33,8 @@ from django.utils import timezone
 from accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, member
 from alerts.events import publish_alert_event
 from alerts.models import Alert, AlertStatus
-from alerts.services import alert_note_add, alert_raise
+from alerts.services import alert_note_add
+from alerts.tests.ingest_helpers import ensure_default_rules, flight_event, new_integration
 
 pytestmark = [
     pytest.mark.browser,
@@ -155,6 +156,22 @@ def _log_in(browser, base_url: str, email: str):
     return page
 
 
+def requests_post(url: str, body: object) -> dict[str, object]:
+    """POST JSON with the standard library; returns the status and the decoded body."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 (a local test server)
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            return {"status": answer.status, "body": json.loads(answer.read() or b"{}")}
+    except urllib.error.HTTPError as error:
+        return {"status": error.code, "body": json.loads(error.read() or b"{}")}
+
+
 def test_two_agents_see_a_new_alert_and_its_acknowledgement_live(live_server_url, browser):
     from playwright.sync_api import expect
 
@@ -166,15 +183,14 @@ def test_two_agents_see_a_new_alert_and_its_acknowledgement_live(live_server_url
     page_bo = _log_in(browser, live_server_url, bo.email)
     expect(page_ana.locator("[data-alert-row]")).to_have_count(0)
 
-    alert = in_thread(
-        alert_raise,
-        team=team,
-        type="flight_cancelled",
-        severity="critical",
-        title="UA1545 cancelled at EWR",
-        resource="UA1545-2013-02-08-EWR",
-        dedup_key="flight:UA1545-2013-02-08-EWR:cancelled",
-    ).alert
+    in_thread(ensure_default_rules)
+    _integration, token = in_thread(new_integration, team)
+    response = requests_post(
+        f"{live_server_url}/api/v1/integrations/{token}/flight-events",
+        flight_event("cx-1", "cancelled", occurred_at="2013-02-08T03:00:00-05:00"),
+    )
+    assert response["status"] in (200, 202), response
+    alert = in_thread(Alert.objects.get, team=team, type="flight_cancelled")
     row_ana, row_bo = page_ana.locator(f"#alert-{alert.pk}"), page_bo.locator(f"#alert-{alert.pk}")
     expect(row_ana).to_be_visible(timeout=LIVE)
     expect(row_bo).to_be_visible(timeout=LIVE)
