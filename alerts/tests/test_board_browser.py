@@ -12,12 +12,14 @@ Screenshots go to ``artifacts/`` (gitignored).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -158,10 +160,6 @@ def _log_in(browser, base_url: str, email: str):
 
 def requests_post(url: str, body: object) -> dict[str, object]:
     """POST JSON with the standard library; returns the status and the decoded body."""
-    import json
-    import urllib.error
-    import urllib.request
-
     request = urllib.request.Request(  # noqa: S310 (a local test server)
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
