@@ -256,8 +256,18 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# An unreachable SMTP server must fail a delivery attempt (and retry later), not hang a worker.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Alert Guardian <alerts@localhost>")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Escalation ------------------------------------------------------------------------
+# How often the sweeper looks for overdue runs (the beat job's interval; editable in the admin).
+ESCALATION_SWEEP_INTERVAL_SECONDS = int(os.environ.get("ESCALATION_SWEEP_INTERVAL_SECONDS", "5"))
+# Channels for a user without a matching subscription (in_app is always added).
+ESCALATION_DEFAULT_CHANNELS = os.environ.get("ESCALATION_DEFAULT_CHANNELS", "in_app,email").split(",")
+# Dotted path of the SMS backend class; the default writes each message to the log.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "escalation.delivery.sms.LogSMSBackend")
 
 LOGGING = {
     "version": 1,
