@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alerts.services.broadcast import alert_broadcast
+from alerts.services.deadlines import alert_set_ack_deadline
 from alerts.services.flights import IngestResult, flight_events_ingest
 from alerts.services.lifecycle import (
     Actor,
@@ -46,6 +47,7 @@ __all__ = [
     "alert_reopen",
     "alert_report_by_customer",
     "alert_resolve",
+    "alert_set_ack_deadline",
     "alert_unacknowledge",
     "alert_undismiss",
     "alert_unread_counts_publish",

@@ -1,0 +1,1 @@
+"""How a notification leaves the building: one class per channel (see ``channels``)."""

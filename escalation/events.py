@@ -1,0 +1,47 @@
+"""Live events of the escalation app, sent to ``user.<id>`` (the ``/ws/notifications/`` socket).
+
+Schema (version 1)::
+
+    {"type": "notification.created", "version": 1,
+     "notification": {"id", "kind", "title", "body", "alert_id", "created_at", "read_at"},
+     "unread_notifications": <int>}
+    {"type": "notification.read", "version": 1, "ids": [<int>, ...], "unread_notifications": <int>}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alertguardian.realtime import publish_on_commit, user_group
+from escalation.models import Notification
+
+EVENT_VERSION = 1
+NOTIFICATION_EVENT_TYPES = ("notification.created", "notification.read")
+
+
+def notification_public(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "alert_id": notification.alert_id,
+        "created_at": notification.created_at.isoformat(),
+        "read_at": notification.read_at.isoformat() if notification.read_at else None,
+    }
+
+
+def publish_notification_created(notification: Notification, *, unread: int) -> None:
+    assert notification.recipient_id is not None
+    event = {
+        "type": "notification.created",
+        "version": EVENT_VERSION,
+        "notification": notification_public(notification),
+        "unread_notifications": unread,
+    }
+    publish_on_commit(user_group(notification.recipient_id), event)
+
+
+def publish_notifications_read(user_id: int, ids: list[int], *, unread: int) -> None:
+    event = {"type": "notification.read", "version": EVENT_VERSION, "ids": ids, "unread_notifications": unread}
+    publish_on_commit(user_group(user_id), event)

@@ -1,0 +1,422 @@
+"""Escalation runs: a durable timer per alert that performs its policy's steps one at a time.
+
+How a run survives time and failure (architecture.md, reliability rules):
+- The database row is the truth: the policy snapshot, the next step (``current_step``), when
+  it is due (``next_run_at``) and ``active_token``. Celery messages are only wake-up calls.
+- Every move of the run sets a new token and, after commit, schedules one message with
+  ``eta=next_run_at`` carrying that token. A message whose token is stale (the run moved,
+  stopped or restarted), or that arrives before the step is due, changes nothing.
+- Steps run inside one transaction that holds the alert row and then the run row
+  (``select_for_update``, always in that order), so two deliveries of one message, or a
+  message and the sweeper, cannot perform a step twice.
+- Lost messages (broker restart, killed worker) are covered by the sweeper
+  (``escalation.services.sweep``), which runs overdue runs every few seconds and at worker
+  start-up; lost starts/restarts by its reconciliation of triggered alerts without a run.
+- Acknowledge/resolve stop the run; un-acknowledge/reopen restart it from the first step.
+  The run also re-checks the alert before each step, so a lost stop message is harmless.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import on_call_agents, team_staff
+from alerts.models import Alert, AlertEventKind, AlertSource, AlertStatus
+from alerts.services import alert_event_add, alert_set_ack_deadline
+from audit.services import AuditActor, audit_record
+from escalation import signals
+from escalation.models import (
+    DEFAULT_ACK_WINDOW_SECONDS,
+    NOTIFY_KINDS,
+    Channel,
+    EscalationRun,
+    RunStatus,
+    StepKind,
+)
+from escalation.selectors import channels_for_recipients
+from escalation.services.notifications import notifications_create
+from escalation.services.routing import policy_for_alert
+
+ENGINE_ACTOR = AuditActor(label="escalation")
+# Steps without a delay (repeat, fallback, webhook, nobody to notify) run back to back in one
+# transaction; this bounds a pathological policy. Repeats are bounded by their own limit anyway.
+MAX_STEPS_PER_ADVANCE = 100
+DEFAULT_WEBHOOK_MAX_ATTEMPTS = 5
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+def alert_needs_escalation(alert: Alert) -> bool:
+    """Triggered (not acknowledged or resolved), not a broadcast, not opted out in metadata."""
+    metadata = alert.metadata if isinstance(alert.metadata, dict) else {}
+    return (
+        alert.status == AlertStatus.TRIGGERED
+        and alert.source != AlertSource.BROADCAST
+        and metadata.get("escalate") is not False
+    )
+
+
+# --- start, stop, restart -------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_start(*, alert_id: int, now: datetime | None = None) -> EscalationRun | None:
+    """Start escalating ``alert_id`` (idempotent: an active run is returned as it is).
+
+    The first step is performed at once, in this transaction. ``None`` when the alert does not
+    need escalation or its team has no policy for it.
+    """
+    alert = _lock_alert(alert_id)
+    if alert is None:
+        return None
+    run = _lock_active_run(alert.pk)
+    if run is not None:
+        return run
+    return _start(alert, now=now or timezone.now())
+
+
+@transaction.atomic
+def run_stop(*, alert_id: int, reason: str, now: datetime | None = None) -> EscalationRun | None:
+    """Stop the active run, unless the alert needs escalating again (a later un-acknowledge
+    won the race; its restart message handles it)."""
+    alert = _lock_alert(alert_id)
+    if alert is None or alert_needs_escalation(alert):
+        return None
+    run = _lock_active_run(alert.pk)
+    if run is None:
+        return None
+    _finish(run, alert, status=RunStatus.STOPPED, reason=reason, now=now or timezone.now())
+    return run
+
+
+@transaction.atomic
+def run_restart(*, alert_id: int, reason: str, now: datetime | None = None) -> EscalationRun | None:
+    """Un-acknowledge or reopen: stop the current run (if any) and start again from step one."""
+    alert = _lock_alert(alert_id)
+    if alert is None:
+        return None
+    now = now or timezone.now()
+    run = _lock_active_run(alert.pk)
+    if run is not None:
+        _finish(run, alert, status=RunStatus.STOPPED, reason=f"restarted ({reason})", now=now)
+    if not alert_needs_escalation(alert):
+        return None
+    return _start(alert, now=now)
+
+
+def _start(alert: Alert, *, now: datetime) -> EscalationRun | None:
+    if not alert_needs_escalation(alert):
+        return None
+    policy = policy_for_alert(alert)
+    if policy is None:
+        return None
+    snapshot = policy.snapshot()
+    if not snapshot["steps"]:
+        return None
+    try:
+        with transaction.atomic():
+            run = EscalationRun.objects.create(
+                alert=alert,
+                policy=policy,
+                policy_snapshot=snapshot,
+                next_run_at=now,
+                active_token=new_token(),
+                started_at=now,
+            )
+    except IntegrityError:  # another start won; we hold the alert lock, so this is rare
+        return _lock_active_run(alert.pk)
+    alert_event_add(
+        alert=alert,
+        kind=AlertEventKind.ESCALATION,
+        actor=ENGINE_ACTOR,
+        message=f"Escalation started with policy “{policy.name}”",
+        data={"run_id": run.pk, "event": "started", "policy_id": policy.pk, "steps": len(snapshot["steps"])},
+    )
+    _advance(run, alert, now=now, started=True)
+    return run
+
+
+# --- the step executor ----------------------------------------------------------------------
+
+
+def run_advance(*, run_id: int, token: str, now: datetime | None = None) -> str:
+    """Perform the run's due step(s) if ``token`` is current; returns what happened:
+    ``advanced``, ``stale`` (old token / not active / gone), ``early`` (not due yet:
+    rescheduled) or ``stopped`` (the alert no longer needs escalation)."""
+    alert_id = EscalationRun.objects.filter(pk=run_id).values_list("alert_id", flat=True).first()
+    if alert_id is None:
+        return "stale"
+    with transaction.atomic():
+        alert = _lock_alert(alert_id)
+        run = EscalationRun.objects.select_for_update().filter(pk=run_id).first()
+        if alert is None or run is None or run.status != RunStatus.ACTIVE or run.active_token != token:
+            return "stale"
+        now = now or timezone.now()
+        if run.next_run_at is not None and run.next_run_at > now:
+            _schedule(run)  # the message came early (clock skew): wake up again when it is due
+            return "early"
+        if not alert_needs_escalation(alert):
+            _finish(run, alert, status=RunStatus.STOPPED, reason=f"alert {alert.status}", now=now)
+            return "stopped"
+        _advance(run, alert, now=now)
+        return "advanced"
+
+
+@dataclass
+class StepOutcome:
+    message: str
+    delay: timedelta = timedelta(0)
+    next_position: int | None = None  # None: the step after this one
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _advance(run: EscalationRun, alert: Alert, *, now: datetime, started: bool = False) -> None:
+    """Perform every step due at ``now`` (alert and run rows locked by the caller)."""
+    steps: list[dict[str, Any]] = run.policy_snapshot.get("steps", [])
+    performed: list[dict[str, Any]] = []
+    for _ in range(MAX_STEPS_PER_ADVANCE):
+        if run.current_step >= len(steps):
+            break
+        if run.next_run_at is not None and run.next_run_at > now:
+            break
+        step = steps[run.current_step]
+        due_at = run.next_run_at or now
+        run.step_seq += 1
+        outcome = _perform(step, run=run, alert=alert, now=now)
+        lateness_ms = max(0, int((now - due_at).total_seconds() * 1000))
+        details = {
+            "run_id": run.pk,
+            "event": "step",
+            "step_seq": run.step_seq,
+            "position": run.current_step,
+            "kind": step.get("kind"),
+            "due_at": due_at.isoformat(),
+            "executed_at": now.isoformat(),
+            "lateness_ms": lateness_ms,
+            **outcome.details,
+        }
+        alert_event_add(
+            alert=alert, kind=AlertEventKind.ESCALATION, actor=ENGINE_ACTOR, message=outcome.message, data=details
+        )
+        performed.append(details)
+        run.current_step = outcome.next_position if outcome.next_position is not None else run.current_step + 1
+        run.next_run_at = now + outcome.delay
+    if run.current_step >= len(steps) and (run.next_run_at is None or run.next_run_at <= now):
+        _finish(run, alert, status=RunStatus.COMPLETED, reason="all steps done", now=now, performed=performed)
+        return
+    run.active_token = new_token()
+    run.save(update_fields=["current_step", "step_seq", "repeat_counts", "next_run_at", "active_token"])
+    last = performed[-1] if performed else {}
+    alert_set_ack_deadline(
+        alert=alert,
+        deadline=run.next_run_at,
+        data={
+            "run_id": run.pk,
+            "step_seq": run.step_seq,
+            "kind": last.get("kind"),
+            "next_step_at": _iso(run.next_run_at),
+        },
+    )
+    audit_record(
+        actor=ENGINE_ACTOR,
+        action="escalation.run_started" if started else "escalation.steps_performed",
+        target=run,
+        data={"alert_id": alert.pk, "steps": performed, "next_run_at": _iso(run.next_run_at)},
+    )
+    _schedule(run)
+
+
+def _finish(
+    run: EscalationRun,
+    alert: Alert,
+    *,
+    status: str,
+    reason: str,
+    now: datetime,
+    performed: list[dict[str, Any]] | None = None,
+) -> None:
+    run.status = status
+    run.stop_reason = reason[:40]
+    run.finished_at = now
+    run.next_run_at = None
+    run.active_token = ""
+    run.save(
+        update_fields=[
+            "status",
+            "stop_reason",
+            "finished_at",
+            "next_run_at",
+            "active_token",
+            "current_step",
+            "step_seq",
+            "repeat_counts",
+        ]
+    )
+    verb = "completed: every step was taken" if status == RunStatus.COMPLETED else f"stopped: {reason}"
+    alert_event_add(
+        alert=alert,
+        kind=AlertEventKind.ESCALATION,
+        actor=ENGINE_ACTOR,
+        message=f"Escalation {verb}",
+        data={"run_id": run.pk, "event": status, "reason": reason, "step_seq": run.step_seq},
+    )
+    if alert.ack_deadline is not None:
+        alert_set_ack_deadline(alert=alert, deadline=None, data={"run_id": run.pk, "event": status})
+    audit_record(
+        actor=ENGINE_ACTOR,
+        action=f"escalation.run_{status}",
+        target=run,
+        data={"alert_id": alert.pk, "reason": reason, "steps": performed or []},
+    )
+
+
+def _schedule(run: EscalationRun) -> None:
+    from escalation.tasks import run_step
+
+    kwargs = {"run_id": run.pk, "token": run.active_token}
+    eta = run.next_run_at
+    transaction.on_commit(lambda: run_step.apply_async(kwargs=kwargs, eta=eta))
+
+
+def _lock_alert(alert_id: int) -> Alert | None:
+    return Alert.objects.select_for_update().filter(pk=alert_id).first()
+
+
+def _lock_active_run(alert_id: int) -> EscalationRun | None:
+    return EscalationRun.objects.select_for_update().filter(alert_id=alert_id, status=RunStatus.ACTIVE).first()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- the step kinds -------------------------------------------------------------------------
+
+
+def _perform(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: datetime) -> StepOutcome:
+    kind = step.get("kind")
+    if kind in NOTIFY_KINDS:
+        return _notify(step, run=run, alert=alert, now=now)
+    if kind == StepKind.WAIT:
+        seconds = int(step.get("wait_seconds") or 0)
+        return StepOutcome(message=f"Waiting {_duration(seconds)}", delay=timedelta(seconds=seconds))
+    if kind == StepKind.REPEAT:
+        return _repeat(step, run=run)
+    if kind == StepKind.FALLBACK:
+        return _fallback(step, run=run, alert=alert)
+    if kind == StepKind.WEBHOOK:
+        return _webhook(step, run=run, alert=alert)
+    return StepOutcome(message=f"Skipped a step of unknown kind {kind!r}", details={"skipped": True})
+
+
+def _recipients(step: dict[str, Any], *, alert: Alert, now: datetime) -> list[User]:
+    kind = step["kind"]
+    if kind == StepKind.NOTIFY_ON_DUTY:
+        return on_call_agents(team_id=alert.team_id, at=now)
+    if kind == StepKind.NOTIFY_USER:
+        return list(team_staff(team_id=alert.team_id).filter(pk=step.get("target_user_id")))
+    return list(team_staff(team_id=alert.team_id, roles=[step.get("target_role") or ""]))
+
+
+def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: datetime) -> StepOutcome:
+    recipients = _recipients(step, alert=alert, now=now)
+    if not recipients:
+        return StepOutcome(
+            message="Nobody to notify for this step; moving on", details={"recipients": [], "nobody": True}
+        )
+    window = int(step.get("ack_window_seconds") or DEFAULT_ACK_WINDOW_SECONDS)
+    explicit = [channel for channel in step.get("channels") or [] if channel in Channel.values]
+    subscribed = channels_for_recipients(recipients, alert_type=alert.type, severity=alert.severity)
+    title = f"[{alert.get_severity_display()}] {alert.title}"
+    body = f"{alert.message}\n\nAcknowledge within {_duration(window)} or the alert escalates.".strip()
+    sent: list[dict[str, Any]] = []
+    for user in recipients:
+        channels = (
+            [Channel.IN_APP.value, *[c for c in explicit if c != Channel.IN_APP]] if explicit else subscribed[user.pk]
+        )
+        for channel in channels:
+            notifications_create(
+                recipient=user,
+                channel=channel,
+                key=f"run:{run.pk}:step:{run.step_seq}:user:{user.pk}:{channel}",
+                title=title,
+                body=body,
+                alert=alert,
+                run=run,
+                step_seq=run.step_seq,
+                data={"step_position": run.current_step, "ack_window_seconds": window},
+            )
+        sent.append({"user_id": user.pk, "email": user.email, "channels": channels})
+    who = ", ".join(f"{entry['email']} ({'/'.join(entry['channels'])})" for entry in sent)
+    return StepOutcome(
+        message=f"Notified {who}; {_duration(window)} to acknowledge",
+        delay=timedelta(seconds=window),
+        details={"recipients": sent, "ack_window_seconds": window},
+    )
+
+
+def _repeat(step: dict[str, Any], *, run: EscalationRun) -> StepOutcome:
+    position = str(run.current_step)
+    done = int(run.repeat_counts.get(position, 0))
+    limit = int(step.get("repeat_times") or 0)
+    target = step.get("repeat_to_position")
+    if done >= limit or not isinstance(target, int) or target >= run.current_step:
+        return StepOutcome(message=f"Repeated {done} of {limit} times; moving on", details={"repeated": done})
+    run.repeat_counts = {**run.repeat_counts, position: done + 1}
+    return StepOutcome(
+        message=f"Repeating from step {target + 1} ({done + 1} of {limit})",
+        next_position=target,
+        details={"repeat": done + 1, "of": limit, "to_position": target},
+    )
+
+
+def _fallback(step: dict[str, Any], *, run: EscalationRun, alert: Alert) -> StepOutcome:
+    mode = step.get("fallback_mode") or "suggest"
+    alert_id, run_id = alert.pk, run.pk
+    transaction.on_commit(
+        lambda: signals.fallback_requested.send(sender=None, alert_id=alert_id, run_id=run_id, mode=mode)
+    )
+    return StepOutcome(message=f"Asked for fallbacks ({mode}) for the affected bookings", details={"mode": mode})
+
+
+def _webhook(step: dict[str, Any], *, run: EscalationRun, alert: Alert) -> StepOutcome:
+    from alerts.events import alert_public
+
+    notification = notifications_create(
+        recipient=None,
+        channel=Channel.WEBHOOK,
+        key=f"run:{run.pk}:step:{run.step_seq}:webhook",
+        title=f"Webhook for alert #{alert.pk}",
+        alert=alert,
+        run=run,
+        step_seq=run.step_seq,
+        target=step.get("webhook_url") or "",
+        max_attempts=step.get("webhook_max_attempts") or DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+        data={
+            "step_position": run.current_step,
+            "payload": {
+                "event": "alert.escalated",
+                "alert": alert_public(alert),
+                "run_id": run.pk,
+                "step_seq": run.step_seq,
+            },
+        },
+    )
+    return StepOutcome(message=f"Webhook queued to {notification.target}", details={"notification_id": notification.pk})
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

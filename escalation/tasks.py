@@ -1,0 +1,60 @@
+"""Celery tasks of the escalation app: ids in, one service call, idempotent by design.
+
+Every task may be delivered twice or late (acks_late + visibility timeout, killed workers):
+the services check tokens and row states, so a repeat does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(name="escalation.run_step", ignore_result=True)
+def run_step(run_id: int, token: str) -> str:
+    from escalation.services.runs import run_advance
+
+    return run_advance(run_id=run_id, token=token)
+
+
+@shared_task(name="escalation.start_run", ignore_result=True)
+def start_run(alert_id: int) -> None:
+    from escalation.services.runs import run_start
+
+    run_start(alert_id=alert_id)
+
+
+@shared_task(name="escalation.stop_run", ignore_result=True)
+def stop_run(alert_id: int, reason: str) -> None:
+    from escalation.services.runs import run_stop
+
+    run_stop(alert_id=alert_id, reason=reason)
+
+
+@shared_task(name="escalation.restart_run", ignore_result=True)
+def restart_run(alert_id: int, reason: str) -> None:
+    from escalation.services.runs import run_restart
+
+    run_restart(alert_id=alert_id, reason=reason)
+
+
+@shared_task(name="escalation.sweep_runs", ignore_result=True)
+def sweep_runs() -> dict[str, Any]:
+    from escalation.services.sweep import runs_sweep
+
+    return vars(runs_sweep())
+
+
+@shared_task(name="escalation.deliver_notification", ignore_result=True)
+def deliver_notification(notification_id: int) -> str:
+    from escalation.services.notifications import notification_deliver
+
+    return notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="escalation.summary_notify", ignore_result=True)
+def summary_notify(summary_id: int, recipient_ids: list[int]) -> int:
+    from escalation.services.summaries import summary_notifications_create
+
+    return summary_notifications_create(summary_id=summary_id, recipient_ids=recipient_ids)
