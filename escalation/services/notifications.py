@@ -128,7 +128,10 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
     """One delivery attempt; returns what happened (``sent``, ``retry``, ``failed``, ``skipped``)."""
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update().select_related("run", "alert").filter(pk=notification_id).first()
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("run", "alert")
+            .filter(pk=notification_id)
+            .first()
         )
         if notification is None or notification.status != NotificationStatus.PENDING:
             return "skipped"  # gone, or a duplicate message after the delivery was settled

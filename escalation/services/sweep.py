@@ -58,7 +58,8 @@ def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
         Alert.objects.filter(status=AlertStatus.TRIGGERED, updated_at__lte=now - START_GRACE)
         .filter(team__escalation_policies__enabled=True)
         .exclude(source=AlertSource.BROADCAST)
-        .exclude(metadata__escalate=False)
+        # A missing key is SQL NULL, which a plain exclude() would drop too.
+        .filter(Q(metadata__escalate__isnull=True) | ~Q(metadata__escalate=False))
         .annotate(latest_run_status=Subquery(latest_run_status))
         .filter(Q(latest_run_status__isnull=True) | Q(latest_run_status=RunStatus.STOPPED))
         .distinct()

@@ -27,6 +27,10 @@ def oncall(db: None) -> OnCallTeam:
     first = member(team)
     second = member(team)
     admin = member(team, team_role=TeamRole.ADMIN, role=UserRole.ADMIN)
-    ShiftFactory(team=team, agent=second, priority=2, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8))
-    ShiftFactory(team=team, agent=first, priority=1, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8))
+    ShiftFactory(
+        team=team, agent=second, priority=2, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8)
+    )
+    ShiftFactory(
+        team=team, agent=first, priority=1, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=8)
+    )
     return OnCallTeam(team=team, first=first, second=second, admin=admin, now=now)

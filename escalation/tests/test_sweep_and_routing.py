@@ -1,0 +1,135 @@
+"""Routing, the sweeper (overdue runs, lost starts, lost deliveries) and concurrent steps."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from alerts.models import AlertEvent, Severity
+from alerts.tests.factories import AlertFactory
+from escalation.models import EscalationRun, Notification, RunStatus
+from escalation.services.routing import policy_for_alert
+from escalation.services.runs import run_advance, run_start
+from escalation.services.sweep import runs_sweep
+from escalation.tests.conftest import OnCallTeam
+from escalation.tests.factories import notify_on_duty, notify_role, policy_with_steps
+
+pytestmark = pytest.mark.django_db
+
+
+def test_routing_picks_the_matching_policy_by_priority_then_the_default(oncall: OnCallTeam) -> None:
+    default = policy_with_steps(oncall.team, notify_on_duty(), name="default")
+    critical = policy_with_steps(
+        oncall.team, notify_on_duty(), name="critical", is_default=False, match_severities=["critical"], priority=20
+    )
+    cancellations = policy_with_steps(
+        oncall.team,
+        notify_on_duty(),
+        name="cancellations",
+        is_default=False,
+        match_types=["flight_cancelled"],
+        match_severities=["critical", "high"],
+        priority=10,
+    )
+    policy_with_steps(oncall.team, notify_on_duty(), name="disabled", is_default=False, enabled=False, priority=1)
+
+    def route(**fields: str) -> str | None:
+        policy = policy_for_alert(AlertFactory.build(team=oncall.team, **fields))
+        return policy.name if policy else None
+
+    assert route(type="flight_cancelled", severity=Severity.CRITICAL) == cancellations.name
+    assert route(type="flight_delayed", severity=Severity.CRITICAL) == critical.name
+    assert route(type="flight_delayed", severity=Severity.LOW) == default.name
+
+
+def test_no_policy_means_no_run(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(), is_default=False, match_severities=["critical"])
+    alert = AlertFactory(team=oncall.team, severity=Severity.LOW)
+    assert run_start(alert_id=alert.pk) is None
+    assert runs_sweep(now=timezone.now() + timedelta(minutes=5)).started == 0
+
+
+def test_sweeper_performs_overdue_steps_only(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    due = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    not_due = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now + timedelta(seconds=30))
+    assert due is not None and not_due is not None
+
+    result = runs_sweep(now=oncall.now + timedelta(seconds=61))
+
+    assert (result.overdue, result.advanced) == (1, 1)
+    due.refresh_from_db()
+    not_due.refresh_from_db()
+    assert (due.step_seq, not_due.step_seq) == (2, 1)
+    # The timer message for the step the sweeper performed is now stale.
+    assert run_advance(run_id=due.pk, token="old", now=oncall.now + timedelta(seconds=62)) == "stale"
+
+
+def test_sweeper_starts_runs_whose_start_message_was_lost(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60))
+    lost = AlertFactory(team=oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    fresh = AlertFactory(team=oncall.team, updated_at=oncall.now)  # its start message is still on its way
+    completed = AlertFactory(team=oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    EscalationRun.objects.create(alert=completed, status=RunStatus.COMPLETED, policy_snapshot={"steps": []})
+
+    result = runs_sweep(now=oncall.now)
+
+    assert result.started == 1
+    assert EscalationRun.objects.filter(alert=lost, status=RunStatus.ACTIVE).exists()
+    assert not EscalationRun.objects.filter(alert=fresh).exists()
+    assert not EscalationRun.objects.filter(alert=completed, status=RunStatus.ACTIVE).exists()
+
+
+def test_sweeper_restarts_a_retriggered_alert_whose_restart_message_was_lost(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60))
+    alert = AlertFactory(team=oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    EscalationRun.objects.create(alert=alert, status=RunStatus.STOPPED, policy_snapshot={"steps": []})
+    assert runs_sweep(now=oncall.now).started == 1
+
+
+def test_sweeper_reenqueues_lost_deliveries(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60, channels=["email"]))
+    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    assert run is not None
+    pending = Notification.objects.filter(run=run, channel="email", status="pending")
+    assert pending.count() == 2
+    assert runs_sweep(now=timezone.now()).redelivered == 0  # within the grace period
+    assert runs_sweep(now=timezone.now() + timedelta(minutes=1)).redelivered == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_message_perform_the_step_once(oncall: OnCallTeam) -> None:
+    assert connection.vendor == "postgresql"
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    assert run is not None
+    token = run.active_token
+    later = oncall.now + timedelta(seconds=61)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(run_advance(run_id=run.pk, token=token, now=later))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    sweeper = threading.Thread(target=lambda: (barrier.wait(), runs_sweep(now=later), connections.close_all()))
+    for thread in [*threads, sweeper]:
+        thread.start()
+    for thread in [*threads, sweeper]:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes).count("advanced") <= 1
+    run.refresh_from_db()
+    assert run.step_seq == 2  # performed exactly once, by a message or by the sweeper
+    steps = AlertEvent.objects.filter(alert_id=run.alert_id, kind="escalation", data__event="step")
+    assert steps.count() == 2
+    assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
