@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
+from accounts import capabilities as caps
 from accounts.models import User
-from escalation.models import Channel, Notification, Subscription
+from accounts.selectors import team_ids_with_capability, user_has_capability
+from alertguardian.api import Forbidden
+from alerts.filters import MAX_ID
+from escalation.exceptions import PolicyNotFound, StepNotFound
+from escalation.models import (
+    Channel,
+    EscalationPolicy,
+    EscalationRun,
+    EscalationStep,
+    Notification,
+    Subscription,
+)
 
 # Personal notifications are the in-app ones; the other channels are deliveries of the same news.
 INBOX_CHANNEL = Channel.IN_APP
@@ -77,3 +89,51 @@ def notifications_due_for_redelivery(*, before: object) -> QuerySet[Notification
     return Notification.objects.filter(status="pending").filter(
         Q(next_attempt_at__lte=before) | Q(next_attempt_at__isnull=True, created_at__lte=before)
     )
+
+
+# --- policies and runs ------------------------------------------------------------------------
+
+
+def policies_for_user(*, user: User, team_id: int | None = None) -> QuerySet[EscalationPolicy]:
+    """Policies of the teams whose alerts ``user`` reads, steps prefetched in order."""
+    team_ids = team_ids_with_capability(user=user, capability=caps.ALERTS_READ)
+    policies = EscalationPolicy.objects.select_related("team").prefetch_related(
+        Prefetch("steps", queryset=EscalationStep.objects.order_by("position"))
+    )
+    if team_ids is not None:
+        policies = policies.filter(team_id__in=team_ids)
+    if team_id is not None:
+        policies = policies.filter(team_id=team_id)
+    return policies.order_by("team_id", "priority", "id")
+
+
+def policy_get_for_user(*, user: User, policy_id: int, manage: bool = False) -> EscalationPolicy:
+    """The policy if ``user`` reads its team (else 404); with ``manage``, 403 unless they manage it."""
+    policy = policies_for_user(user=user).filter(pk=policy_id).first() if 0 < policy_id <= MAX_ID else None
+    if policy is None:
+        raise PolicyNotFound()
+    if manage and not user_has_capability(user=user, capability=caps.TEAM_MANAGE, team_id=policy.team_id):
+        raise Forbidden(f"You need the {caps.TEAM_MANAGE} permission on this team.")
+    return policy
+
+
+def step_get(*, policy: EscalationPolicy, step_id: int) -> EscalationStep:
+    step = (
+        EscalationStep.objects.filter(policy=policy, pk=step_id).select_related("policy").first()
+        if 0 < step_id <= MAX_ID
+        else None
+    )
+    if step is None:
+        raise StepNotFound()
+    return step
+
+
+def runs_for_alert(*, alert_id: int) -> QuerySet[EscalationRun]:
+    return EscalationRun.objects.filter(alert_id=alert_id).order_by("-id")
+
+
+def policy_with_steps(*, policy_id: int) -> EscalationPolicy:
+    """A policy with its steps, for a response after a write the caller was allowed to make."""
+    return EscalationPolicy.objects.prefetch_related(
+        Prefetch("steps", queryset=EscalationStep.objects.order_by("position"))
+    ).get(pk=policy_id)

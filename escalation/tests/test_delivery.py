@@ -32,7 +32,7 @@ class Hook(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
     status_codes: list[int] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Hook.received.append({"headers": self.headers, "body": body})  # case-insensitive
         self.send_response(Hook.status_codes.pop(0) if Hook.status_codes else 204)
