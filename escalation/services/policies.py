@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Team, TeamRole, User
 from accounts.selectors import team_staff
 from alerts.models import Severity
+from alerts.services import Actor
 from audit.services import audit_record
 from escalation.exceptions import InvalidPolicy
 from escalation.models import (
@@ -221,7 +222,7 @@ POLICY_FIELDS = ("name", "description", "is_default", "match_severities", "match
 
 
 @transaction.atomic
-def policy_create(*, team: Team, by: User, data: dict[str, Any]) -> tuple[EscalationPolicy, dict[int, str]]:
+def policy_create(*, team: Team, by: Actor, data: dict[str, Any]) -> tuple[EscalationPolicy, dict[int, str]]:
     """Create a policy with its steps; returns it and the generated webhook secrets by step id."""
     _routing_validate(data)
     if _name_taken(team.pk, data["name"]):
@@ -237,7 +238,7 @@ def policy_create(*, team: Team, by: User, data: dict[str, Any]) -> tuple[Escala
 
 @transaction.atomic
 def policy_update(
-    *, policy: EscalationPolicy, by: User, data: dict[str, Any]
+    *, policy: EscalationPolicy, by: Actor, data: dict[str, Any]
 ) -> tuple[EscalationPolicy, dict[int, str]]:
     """Change fields; ``steps`` (if given) replaces the whole list (new step ids)."""
     if data.get("is_default"):
@@ -261,7 +262,7 @@ def policy_update(
 
 
 @transaction.atomic
-def policy_delete(*, policy: EscalationPolicy, by: User) -> None:
+def policy_delete(*, policy: EscalationPolicy, by: Actor) -> None:
     audit_record(actor=by, action="escalation.policy_deleted", target=policy, data=_describe(policy))
     policy.delete()
 
@@ -299,7 +300,7 @@ def _locked_steps(policy: EscalationPolicy) -> tuple[EscalationPolicy, list[Esca
 
 @transaction.atomic
 def step_add(
-    *, policy: EscalationPolicy, by: User, data: dict[str, Any], position: int | None = None
+    *, policy: EscalationPolicy, by: Actor, data: dict[str, Any], position: int | None = None
 ) -> tuple[EscalationStep, dict[int, str]]:
     policy, steps = _locked_steps(policy)
     position = len(steps) if position is None else position
@@ -315,7 +316,7 @@ def step_add(
 
 
 @transaction.atomic
-def step_update(*, step: EscalationStep, by: User, data: dict[str, Any]) -> tuple[EscalationStep, dict[int, str]]:
+def step_update(*, step: EscalationStep, by: Actor, data: dict[str, Any]) -> tuple[EscalationStep, dict[int, str]]:
     policy, steps = _locked_steps(step.policy)
     fields = [_step_fields(row) for row in steps]
     index = next(i for i, row in enumerate(steps) if row.pk == step.pk)
@@ -328,7 +329,7 @@ def step_update(*, step: EscalationStep, by: User, data: dict[str, Any]) -> tupl
 
 
 @transaction.atomic
-def step_delete(*, step: EscalationStep, by: User) -> None:
+def step_delete(*, step: EscalationStep, by: Actor) -> None:
     policy, steps = _locked_steps(step.policy)
     remaining = [row for row in steps if row.pk != step.pk]
     _replace_steps_keeping_ids(policy, list(remaining), [_step_fields(row) for row in remaining])
@@ -336,7 +337,7 @@ def step_delete(*, step: EscalationStep, by: User) -> None:
 
 
 @transaction.atomic
-def steps_reorder(*, policy: EscalationPolicy, by: User, step_ids: list[int]) -> EscalationPolicy:
+def steps_reorder(*, policy: EscalationPolicy, by: Actor, step_ids: list[int]) -> EscalationPolicy:
     policy, steps = _locked_steps(policy)
     by_id = {step.pk: step for step in steps}
     if sorted(step_ids) != sorted(by_id):
