@@ -23,4 +23,6 @@ alert_broadcast = Signal()  # alert_id, team_id (also raised: alert_raised is se
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:
-    transaction.on_commit(lambda: signal.send(sender=None, **kwargs))
+    """Send after commit. ``robust``: a receiver that cannot enqueue (broker down) is logged and
+    must not turn a committed change into an error; the periodic sweeps make good what it lost."""
+    transaction.on_commit(lambda: signal.send(sender=None, **kwargs), robust=True)

@@ -119,8 +119,9 @@ def notifications_create(
 def _schedule_delivery(notification_id: int, eta: datetime | None = None) -> None:
     from escalation.tasks import deliver_notification
 
+    # robust: with the broker down the row stays pending and notifications_redeliver picks it up.
     transaction.on_commit(
-        lambda: deliver_notification.apply_async(kwargs={"notification_id": notification_id}, eta=eta)
+        lambda: deliver_notification.apply_async(kwargs={"notification_id": notification_id}, eta=eta), robust=True
     )
 
 

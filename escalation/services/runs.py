@@ -284,7 +284,8 @@ def _schedule(run: EscalationRun) -> None:
 
     kwargs = {"run_id": run.pk, "token": run.active_token}
     eta = run.next_run_at
-    transaction.on_commit(lambda: run_step.apply_async(kwargs=kwargs, eta=eta))
+    # robust: with the broker down the step is committed and the sweeper wakes the run instead.
+    transaction.on_commit(lambda: run_step.apply_async(kwargs=kwargs, eta=eta), robust=True)
 
 
 def _lock_alert(alert_id: int) -> Alert | None:
@@ -383,7 +384,8 @@ def _fallback(step: dict[str, Any], *, run: EscalationRun, alert: Alert) -> Step
     mode = step.get("fallback_mode") or "suggest"
     alert_id, run_id = alert.pk, run.pk
     transaction.on_commit(
-        lambda: signals.fallback_requested.send(sender=None, alert_id=alert_id, run_id=run_id, mode=mode)
+        lambda: signals.fallback_requested.send(sender=None, alert_id=alert_id, run_id=run_id, mode=mode),
+        robust=True,
     )
     return StepOutcome(message=f"Asked for fallbacks ({mode}) for the affected bookings", details={"mode": mode})
 
