@@ -8,11 +8,15 @@ rolled-back change never reaches a browser. Consumers receive ``{"type": "realti
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
+from collections.abc import Coroutine
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -32,13 +36,51 @@ def alert_group(alert_id: int) -> str:
     return f"alert.{alert_id}"
 
 
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+
+class _PublisherLoop:
+    """One event loop per process, in a daemon thread, that every sync publish runs on.
+
+    ``async_to_sync`` outside an event loop (Celery workers, management commands) starts a
+    new loop per call, and channels-redis then opens a new connection for it: ~3-10 ms per
+    live event. Here the loop and the layer's connections live as long as the process.
+    Re-created after a fork (Celery's prefork children inherit no threads).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running_loop()).result(PUBLISH_TIMEOUT_SECONDS)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                self._loop = asyncio.new_event_loop()
+                self._pid = os.getpid()
+                threading.Thread(target=self._loop.run_forever, name="realtime-publisher", daemon=True).start()
+            return self._loop
+
+
+_publisher = _PublisherLoop()
+
+
 def publish_now(group: str, event: dict[str, Any]) -> None:
     """Send immediately. Only for callers already outside a transaction; prefer publish_on_commit."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": CONSUMER_MESSAGE_TYPE, "event": event}
     try:
-        async_to_sync(layer.group_send)(group, {"type": CONSUMER_MESSAGE_TYPE, "event": event})
+        if isinstance(layer, InMemoryChannelLayer):
+            # Its queues belong to the server's own loop, which async_to_sync reaches from a
+            # request thread; it is embedded mode only (one process), so cost is no concern.
+            async_to_sync(layer.group_send)(group, message)
+        else:
+            _publisher.run(layer.group_send(group, message))
     except Exception:  # a live update is best-effort; the database already holds the truth
         logger.exception("realtime publish to %s failed", group)
 
