@@ -20,7 +20,7 @@ API_URL_MODULES = (
     "fallbacks.urls",
 )
 # At the root: the board pages and endpoints whose paths are fixed by outside tools (/v2/enqueue).
-ROOT_URL_MODULES = ("alerts.page_urls", "alerts.root_urls")
+ROOT_URL_MODULES = ("alerts.page_urls", "alerts.root_urls", "fallbacks.page_urls")
 
 
 def _app_urls(module_name: str) -> list[tuple[list[URLPattern | URLResolver], str | None, str | None]]:
