@@ -41,6 +41,7 @@ from alerts.models import (
     FlightLegStatus,
     FlightStatus,
     Integration,
+    IntegrationKind,
 )
 from alerts.services.detection import (
     ALERT_TYPES,
@@ -131,6 +132,14 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
         result.duplicates += len(unique) - len(inserted)
         result.accepted = len(inserted)
         new_events = [event for event in unique.values() if event.event_id in inserted]  # in the same order
+        if new_events:  # the team's event rules see every new flight event (matching never writes here)
+            from alerts.ops.services import ops_events_received  # ops imports alerts.services: import late
+
+            ops_events_received(
+                team=integration.team,
+                events=[(event.event_type, event.raw) for event in new_events],
+                source=IntegrationKind.FLIGHT_EVENTS,
+            )
         changes, applied = _apply_events(legs=legs, events=new_events)
         result.late = result.accepted - len(applied)
         stored_wrong = applied ^ (expected & set(inserted))

@@ -223,3 +223,35 @@ def test_a_rule_stored_broken_never_fails_ingestion(team, rule, eager_celery, dj
         match = ops_event_received(team=team, event_type="payment_failed", data=payment(1500), source="generic")
     assert match.rule_ids == [rule.pk]
     assert Alert.objects.filter(type="big_payment_failed").count() == 1
+
+
+def test_flight_events_posted_to_the_api_pass_through_the_event_rules(
+    team, eager_celery, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    from alerts.tests.ingest_helpers import ensure_default_rules, flight_event, new_integration
+
+    ensure_default_rules()
+    alert_rule_create(
+        team=team,
+        by=None,
+        name="diversions at EWR",
+        kind="event",
+        definition={
+            "event_types": ["diverted"],
+            "sources": ["flight_events"],
+            "conditions": [{"field": "origin", "op": "equals", "value": "EWR"}],
+            "alert": {"type": "ewr_diversion", "severity": "high", "title": "{flight_number} diverted"},
+        },
+    )
+    _, token = new_integration(team)
+    url = f"/api/v1/integrations/{token}/flight-events"
+    diverted = flight_event("d1", "diverted", diverted_to="AUS")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = APIClient().post(url, diverted, format="json")
+        again = APIClient().post(url, diverted, format="json")  # a redelivery is not a new event
+    assert first.status_code in (200, 202), first.json()
+    assert again.status_code in (200, 202)
+    alert = Alert.objects.get(type="ewr_diversion")
+    assert alert.title == "UA1545 diverted" and alert.occurrences == 1
