@@ -79,6 +79,15 @@ def notification_unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(recipient_id=user_id, channel=INBOX_CHANNEL, read_at__isnull=True).count()
 
 
+def notification_unread_counts(*, user_ids: set[int]) -> dict[int, int]:
+    rows = (
+        Notification.objects.filter(recipient_id__in=user_ids, channel=INBOX_CHANNEL, read_at__isnull=True)
+        .values("recipient_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["recipient_id"]: row["n"] for row in rows}
+
+
 def notification_counts_by_status(*, run_id: int) -> dict[str, int]:
     rows = Notification.objects.filter(run_id=run_id).values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}

@@ -43,7 +43,7 @@ def restart_run(alert_id: int, reason: str) -> None:
 def sweep_runs() -> dict[str, Any]:
     from escalation.services.sweep import runs_sweep
 
-    return vars(runs_sweep())
+    return vars(runs_sweep(fan_out=True))
 
 
 @shared_task(name="escalation.deliver_notification", ignore_result=True)

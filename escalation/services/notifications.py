@@ -18,10 +18,11 @@ the wire). Webhooks carry an ``Idempotency-Key`` header so receivers can drop th
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,7 +33,11 @@ from escalation.delivery.channels import SENDERS
 from escalation.events import publish_notification_created, publish_notifications_read
 from escalation.exceptions import NotificationNotFound
 from escalation.models import Channel, EscalationRun, Notification, NotificationStatus
-from escalation.selectors import notification_unread_count, notifications_due_for_redelivery
+from escalation.selectors import (
+    notification_unread_count,
+    notification_unread_counts,
+    notifications_due_for_redelivery,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,61 +64,79 @@ def _default_target(recipient: User | None, channel: str) -> str:
     return ""
 
 
-def notifications_create(
-    *,
-    recipient: User | None,
-    channel: str,
-    key: str,
-    title: str,
-    body: str = "",
-    alert: Alert | None = None,
-    run: EscalationRun | None = None,
-    step_seq: int | None = None,
-    kind: str = "escalation",
-    target: str = "",
-    data: dict[str, Any] | None = None,
-    max_attempts: int | None = None,
-) -> Notification:
-    """Create the notification for ``key`` once (a second call returns the first row).
+@dataclass(frozen=True)
+class NotificationSpec:
+    """One notification to create (see ``notifications_create``)."""
 
-    Runs in the caller's transaction. ``in_app`` is stored as sent and pushed live on commit;
-    the other channels are handed to the delivery task on commit.
+    recipient: User | None
+    channel: str
+    key: str
+    title: str
+    body: str = ""
+    alert: Alert | None = None
+    run: EscalationRun | None = None
+    step_seq: int | None = None
+    kind: str = "escalation"
+    target: str = ""
+    data: dict[str, Any] | None = None
+    max_attempts: int | None = None
+
+    def row(self, now: datetime) -> Notification:
+        in_app = self.channel == Channel.IN_APP
+        return Notification(
+            recipient=self.recipient,
+            channel=self.channel,
+            kind=self.kind,
+            alert=self.alert,
+            run=self.run,
+            step_seq=self.step_seq,
+            idempotency_key=self.key,
+            target=self.target or _default_target(self.recipient, self.channel),
+            title=self.title[:300],
+            body=self.body,
+            data=self.data or {},
+            max_attempts=self.max_attempts or DEFAULT_MAX_ATTEMPTS,
+            created_at=now,
+            status=NotificationStatus.SENT if in_app else NotificationStatus.PENDING,
+            attempts=1 if in_app else 0,
+            sent_at=now if in_app else None,
+            next_attempt_at=None if in_app else now,
+        )
+
+
+def notifications_create_many(specs: list[NotificationSpec]) -> list[Notification]:
+    """Create each spec's notification once; returns the rows in the order of ``specs``
+    (existing ones for keys created before, by this call or a racing one).
+
+    Runs in the caller's transaction: one ``INSERT … ON CONFLICT DO NOTHING`` for all, one
+    ``SELECT`` back by key. ``in_app`` rows are stored as sent and pushed live on commit; the
+    other channels are handed to the delivery task on commit.
     """
-    existing = Notification.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
+    if not specs:
+        return []
     now = timezone.now()
-    in_app = channel == Channel.IN_APP
-    fields: dict[str, Any] = {
-        "recipient": recipient,
-        "channel": channel,
-        "kind": kind,
-        "alert": alert,
-        "run": run,
-        "step_seq": step_seq,
-        "idempotency_key": key,
-        "target": target or _default_target(recipient, channel),
-        "title": title[:300],
-        "body": body,
-        "data": data or {},
-        "max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS,
-        "created_at": now,
-        "status": NotificationStatus.SENT if in_app else NotificationStatus.PENDING,
-        "attempts": 1 if in_app else 0,
-        "sent_at": now if in_app else None,
-        "next_attempt_at": None if in_app else now,
+    Notification.objects.bulk_create([spec.row(now) for spec in specs], ignore_conflicts=True)
+    by_key = {
+        row.idempotency_key: row for row in Notification.objects.filter(idempotency_key__in=[s.key for s in specs])
     }
-    try:
-        with transaction.atomic():  # a savepoint: a racing creator's row wins, ours rolls back alone
-            notification = Notification.objects.create(**fields)
-    except IntegrityError:
-        return Notification.objects.get(idempotency_key=key)
-    if in_app:
-        if recipient is not None:
-            publish_notification_created(notification, unread=notification_unread_count(user_id=recipient.pk))
-    else:
-        _schedule_delivery(notification.pk)
-    return notification
+    rows = [by_key[spec.key] for spec in specs]
+    # Rows this call inserted carry its timestamp; a key that existed keeps its own (and its delivery).
+    fresh = [row for row in rows if row.created_at == now]
+    inbox = [row for row in fresh if row.channel == Channel.IN_APP and row.recipient_id is not None]
+    if inbox:
+        unread = notification_unread_counts(user_ids={row.recipient_id for row in inbox if row.recipient_id})
+        for row in inbox:
+            publish_notification_created(row, unread=unread.get(row.recipient_id or 0, 0))
+    for row in fresh:
+        if row.channel != Channel.IN_APP:
+            _schedule_delivery(row.pk)
+    return rows
+
+
+def notifications_create(**fields: Any) -> Notification:
+    """One notification, created once per ``key`` (a second call returns the first row).
+    Takes ``NotificationSpec``'s fields."""
+    return notifications_create_many([NotificationSpec(**fields)])[0]
 
 
 def _schedule_delivery(notification_id: int, eta: datetime | None = None) -> None:

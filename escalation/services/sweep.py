@@ -76,12 +76,20 @@ def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
     ]
 
 
-def runs_sweep(*, now: datetime | None = None, limit: int = 500) -> SweepResult:
+def runs_sweep(*, now: datetime | None = None, limit: int = 2000, fan_out: bool = False) -> SweepResult:
+    """One sweep. ``fan_out`` (the periodic job): overdue steps are handed to the workers as
+    ``run_step`` messages, so every worker thread recovers a backlog in parallel; a message
+    for a run some other path advanced first is stale and does nothing. Otherwise (tests,
+    ``manage.py`` use) they are performed here, one by one."""
+    from escalation.tasks import run_step
+
     result = SweepResult()
     due = overdue_runs(now=now or timezone.now(), limit=limit)
     result.overdue = len(due)
     for run_id, token in due:
-        if run_advance(run_id=run_id, token=token, now=now) == "advanced":
+        if fan_out:
+            run_step.delay(run_id=run_id, token=token)
+        elif run_advance(run_id=run_id, token=token, now=now) == "advanced":
             result.advanced += 1
     for alert_id in alerts_missing_a_run(now=now or timezone.now(), limit=limit):
         if run_start(alert_id=alert_id, now=now) is not None:

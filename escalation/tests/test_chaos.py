@@ -12,165 +12,49 @@ The scratch database and the Redis server belong to this test alone (the shared 
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.conf import settings
 
+from escalation.tests.processes import ROOT, Cluster, cluster_for, percentile, scratch_database
+from escalation.tests.processes import query as db_query
+
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 ALERTS = 200
 STEPS = 3
 RECIPIENTS_PER_RUN = 2 + 1 + 2  # on duty, the team admin, on duty again
 COMPLETION_TIMEOUT_SECONDS = 120
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_dsn(dbname: str) -> str:
-    db = settings.DATABASES["default"]
-    return f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname={dbname}" + (
-        f" password={db['PASSWORD']}" if db.get("PASSWORD") else ""
-    )
-
-
-@dataclass
-class Cluster:
-    """The processes of one chaos run, restartable by name."""
-
-    env: dict[str, str]
-    redis_port: int
-    logs: Path
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, *command: str) -> None:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (owned by the process)
-        self.procs[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-
-    def start_redis(self) -> None:
-        self.start(
-            "redis",
-            "redis-server",
-            "--port",
-            str(self.redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.redis_port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis did not start")
-
-    def start_worker(self, name: str) -> None:
-        self.start(
-            name,
-            sys.executable, "-m", "celery", "-A", "alertguardian", "worker", "-P", "threads", "-c", "4",
-            "-n", f"{name}@chaos", "-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        )  # fmt: skip
-
-    def start_beat(self) -> None:
-        self.start("beat", sys.executable, "-m", "celery", "-A", "alertguardian", "beat", "-l", "WARNING")
-
-    def kill(self, name: str) -> None:
-        proc = self.procs.get(name)
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.kill(name)
-
-    def run(self, *args: str, timeout: float = 180) -> str:
-        done = subprocess.run(
-            [sys.executable, *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-        return done.stdout
-
-
 @pytest.fixture
 def scratch_db() -> Iterator[str]:
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         pytest.fail("the chaos test needs PostgreSQL (DATABASE_URL)")
-    name = f"ag_chaos_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database(settings.DATABASES["default"], "ag_chaos") as name:
         yield name
-    finally:
-        with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def cluster(scratch_db: str, tmp_path: Path) -> Iterator[Cluster]:
     if shutil.which("redis-server") is None:
         pytest.fail("the chaos test starts its own redis-server; install redis-server")
-    db = settings.DATABASES["default"]
-    port = free_port()
-    auth = f"{db['USER']}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{db['USER']}@"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{scratch_db}",
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "DEBUG": "1",
-        "ESCALATION_SWEEP_INTERVAL_SECONDS": "1",
-        "ESCALATION_DEFAULT_CHANNELS": "in_app",
-        "FAST_PASSWORD_HASHER": "1",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    chaos = Cluster(env=env, redis_port=port, logs=logs)
-    try:
-        chaos.start_redis()
+    env = {"ESCALATION_SWEEP_INTERVAL_SECONDS": "1", "ESCALATION_DEFAULT_CHANNELS": "in_app"}
+    with cluster_for(settings.DATABASES["default"], scratch_db, tmp_path, **env) as chaos:
         yield chaos
-    finally:
-        chaos.stop_all()
 
 
 def query(dbname: str, sql: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(server_dsn(dbname)) as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+    return db_query(settings.DATABASES["default"], dbname, sql)
 
 
 def test_escalation_survives_killed_workers_beat_and_a_redis_restart(cluster: Cluster, scratch_db: str) -> None:

@@ -133,3 +133,22 @@ def test_concurrent_deliveries_of_one_message_perform_the_step_once(oncall: OnCa
     steps = AlertEvent.objects.filter(alert_id=run.alert_id, kind="escalation", data__event="step")
     assert steps.count() == 2
     assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
+
+
+def test_the_periodic_sweep_hands_overdue_steps_to_the_workers(oncall: OnCallTeam) -> None:
+    from alertguardian.celery import app
+    from escalation.tasks import sweep_runs
+
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    now = timezone.now()
+    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=now - timedelta(seconds=120))
+    assert run is not None
+    app.conf.task_always_eager = True  # the messages run here, as a worker would run them
+    try:
+        result = sweep_runs.apply().get()
+    finally:
+        app.conf.task_always_eager = False
+    assert result["overdue"] == 1
+    run.refresh_from_db()
+    assert run.step_seq == 2
+    assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
