@@ -80,8 +80,28 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "alert.resolved": _alert_event("alert.resolved", status="resolved", data=_data({}, [])),
     "alert.reopened": _alert_event("alert.reopened", status="triggered", data=_data({}, [])),
     "alert.assigned": _alert_event("alert.assigned", data=_data({}, [])),
-    # Published by the escalation and fallbacks apps; their data is theirs to document.
-    "alert.escalated": _alert_event("alert.escalated"),
+    # A step ran (the countdown moved), or the run stopped/completed (the countdown cleared).
+    "alert.escalated": _alert_event(
+        "alert.escalated",
+        data={
+            "oneOf": [
+                _data(
+                    {
+                        "run_id": {"type": "integer", "minimum": 1},
+                        "step_seq": {"type": "integer", "minimum": 0},
+                        "kind": {"type": ["string", "null"]},
+                        "next_step_at": _NULLABLE_DATETIME,
+                    },
+                    ["run_id", "step_seq", "kind", "next_step_at"],
+                ),
+                _data(
+                    {"run_id": {"type": "integer", "minimum": 1}, "event": {"enum": ["stopped", "completed"]}},
+                    ["run_id", "event"],
+                ),
+            ]
+        },
+    ),
+    # Published by the fallbacks app; its data is its own to document.
     "alert.fallback_applied": _alert_event("alert.fallback_applied"),
     # Personal channel (/ws/notifications/).
     "unread.count": {
@@ -92,6 +112,41 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
             "type": {"const": "unread.count"},
             "version": {"const": 1},
             "count": {"type": "integer", "minimum": 0},
+        },
+    },
+    "notification.created": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "version", "notification", "unread_notifications"],
+        "properties": {
+            "type": {"const": "notification.created"},
+            "version": {"const": 1},
+            "unread_notifications": {"type": "integer", "minimum": 1},
+            "notification": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "kind", "title", "body", "alert_id", "created_at", "read_at"],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "kind": {"type": "string"},
+                    "title": {"type": "string"},
+                    "body": {"type": "string"},
+                    "alert_id": {"type": ["integer", "null"]},
+                    "created_at": _DATETIME,
+                    "read_at": _NULLABLE_DATETIME,
+                },
+            },
+        },
+    },
+    "notification.read": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["type", "version", "ids", "unread_notifications"],
+        "properties": {
+            "type": {"const": "notification.read"},
+            "version": {"const": 1},
+            "ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+            "unread_notifications": {"type": "integer", "minimum": 0},
         },
     },
     "alert.read": {
