@@ -33,7 +33,7 @@ class StepInlineFormSet(forms.BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("kind")
         ]
-        rows.sort(key=lambda row: row.get("position") if row.get("position") is not None else 10_000)
+        rows.sort(key=lambda row: int(row["position"]) if row.get("position") is not None else 10_000)
         return [
             {
                 **{name: row.get(name) for name in services.STEP_FIELDS},
@@ -89,12 +89,12 @@ class PolicyForm(forms.ModelForm):
     def validate_unique(self) -> None:
         # The services move the team's default from the old policy to this one, so the
         # one-default constraint is theirs to keep; the unique name is checked here.
-        exclude = self._get_validation_exclusions() | {"is_default"}
+        exclude = self._get_validation_exclusions() | {"is_default"}  # type: ignore[attr-defined]
         try:
             self.instance.validate_unique(exclude=exclude)
             self.instance.validate_constraints(exclude=exclude)
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]
 
 
 @admin.register(EscalationPolicy)

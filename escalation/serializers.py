@@ -79,13 +79,13 @@ class PolicyInputSerializer(serializers.Serializer):
     match_types = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
     priority = serializers.IntegerField(min_value=0, max_value=1000, required=False)
     enabled = serializers.BooleanField(required=False)
-    steps = StepInputSerializer(many=True, min_length=1, max_length=MAX_STEPS)
+    steps = serializers.ListField(child=StepInputSerializer(), min_length=1, max_length=MAX_STEPS)
 
 
 class PolicyUpdateSerializer(PolicyInputSerializer):
     team = None  # type: ignore[assignment]  # a policy never moves to another team
     name = serializers.CharField(max_length=120, required=False)
-    steps = StepInputSerializer(many=True, min_length=1, max_length=MAX_STEPS, required=False)
+    steps = serializers.ListField(child=StepInputSerializer(), min_length=1, max_length=MAX_STEPS, required=False)
 
 
 class StepsOrderSerializer(serializers.Serializer):
@@ -185,7 +185,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 class SubscriptionsPutSerializer(serializers.Serializer):
-    subscriptions = SubscriptionSerializer(many=True, max_length=200)
+    subscriptions = serializers.ListField(child=SubscriptionSerializer(), max_length=200)
 
 
 class NotificationOutputSerializer(serializers.ModelSerializer):

@@ -83,8 +83,8 @@ def alert_fallbacks_panel(request: HttpRequest, alert: Alert) -> str | None:
     rows = [
         {
             "booking": booking,
-            "on_leg": any(segment.leg_key == disruption.leg_key for segment in booking.active_segments),
-            "actions": booking.alert_actions,
+            "on_leg": any(segment.leg_key == disruption.leg_key for segment in booking.active_segments),  # type: ignore[attr-defined]  # prefetched
+            "actions": booking.alert_actions,  # type: ignore[attr-defined]  # prefetched
             "options": options.get(booking.pk, []),
         }
         for booking in bookings

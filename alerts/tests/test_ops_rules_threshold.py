@@ -236,7 +236,7 @@ def test_airport_wide_disruption_on_the_real_blizzard_day():
     # Check every fired window against the raw data, independently of the engine.
     departures: dict[str, list[datetime]] = {}
     for flight in flights:
-        departures.setdefault(str(flight["origin"]), []).append(flight["departure"])  # type: ignore[arg-type]
+        departures.setdefault(str(flight["origin"]), []).append(flight["departure"])
     firings = list(RuleFiring.objects.filter(rule=rule).order_by("group_key", "window_start"))
     assert len(firings) == fired
     for firing in firings:

@@ -52,7 +52,7 @@ def _valid(serializer_class: type[serializers.Serializer], request: Request, **k
 
 def _policy_response(policy: Any, secrets: dict[int, str], code: int = status.HTTP_200_OK) -> Response:
     fresh = selectors.policy_with_steps(policy_id=policy.pk)
-    body = PolicyOutputSerializer(fresh).data
+    body: dict[str, Any] = dict(PolicyOutputSerializer(fresh).data)
     if secrets:
         body = {**body, "webhook_secrets": {str(step_id): secret for step_id, secret in secrets.items()}}
     return Response(body, status=code)
@@ -71,7 +71,7 @@ class PolicyListCreateApi(APIView):
             raise serializers.ValidationError({"team": ["A team id."]})
         policies = selectors.policies_for_user(user=_user(request), team_id=team_id)
         paginator = DefaultCursorPagination()
-        paginator.ordering = ("id",)
+        paginator.ordering = "id"
         page = paginator.paginate_queryset(policies, request, view=self)
         return paginator.get_paginated_response(PolicyOutputSerializer(page, many=True).data)
 
@@ -131,7 +131,7 @@ class StepDetailApi(APIView):
         step = selectors.step_get(policy=policy, step_id=step_id)
         data = _valid(StepPatchSerializer, request, partial=True)
         step, secrets = services.step_update(step=step, by=_user(request), data=data)
-        body = StepOutputSerializer(step).data
+        body: dict[str, Any] = dict(StepOutputSerializer(step).data)
         if step.pk in secrets:
             body = {**body, "webhook_secret": secrets[step.pk]}
         return Response(body)

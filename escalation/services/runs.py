@@ -324,7 +324,7 @@ def _recipients(step: dict[str, Any], *, alert: Alert, now: datetime) -> list[Us
     if kind == StepKind.NOTIFY_ON_DUTY:
         return on_call_agents(team_id=alert.team_id, at=now)
     if kind == StepKind.NOTIFY_USER:
-        return list(team_staff(team_id=alert.team_id).filter(pk=step.get("target_user_id")))
+        return list(team_staff(team_id=alert.team_id).filter(pk=step.get("target_user_id") or 0))
     return list(team_staff(team_id=alert.team_id, roles=[step.get("target_role") or ""]))
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Team, TeamRole, User, UserRole
-from accounts.tests.factories import ShiftFactory, TeamFactory, member
+from accounts.tests.factories import ShiftFactory, member
+from escalation.tests.factories import new_team
 
 
 @dataclass
@@ -23,7 +24,7 @@ class OnCallTeam:
 def oncall(db: None) -> OnCallTeam:
     """A team with two agents on duty (in priority order) and a team admin, at ``now``."""
     now = timezone.now()
-    team = TeamFactory()
+    team = new_team()
     first = member(team)
     second = member(team)
     admin = member(team, team_role=TeamRole.ADMIN, role=UserRole.ADMIN)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from accounts.models import Team
+from accounts.models import Team, User
+from accounts.tests.factories import TeamFactory, UserFactory
+from alerts.models import Alert
+from alerts.tests.factories import AlertFactory
 from escalation.models import EscalationPolicy, EscalationStep
 
 
@@ -22,3 +25,16 @@ def notify_on_duty(window: int = 60, **extra: Any) -> dict[str, Any]:
 
 def notify_role(role: str = "admin", window: int = 60) -> dict[str, Any]:
     return {"kind": "notify_role", "target_role": role, "ack_window_seconds": window}
+
+
+def new_alert(team: Team, **fields: Any) -> Alert:
+    """A triggered alert of ``team`` (``AlertFactory`` typed as the model)."""
+    return cast(Alert, AlertFactory(team=team, **fields))
+
+
+def new_user(**fields: Any) -> User:
+    return cast(User, UserFactory(**fields))
+
+
+def new_team() -> Team:
+    return cast(Team, TeamFactory())

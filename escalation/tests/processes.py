@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,21 +27,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_dsn(db: dict[str, Any], dbname: str) -> str:
+def server_dsn(db: Mapping[str, Any], dbname: str) -> str:
     """A libpq DSN for ``dbname`` on the server of Django's ``db`` settings."""
     return f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname={dbname}" + (
         f" password={db['PASSWORD']}" if db.get("PASSWORD") else ""
     )
 
 
-def database_url(db: dict[str, Any], dbname: str) -> str:
+def database_url(db: Mapping[str, Any], dbname: str) -> str:
     auth = f"{db['USER']}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{db['USER']}@"
     return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{dbname}"
 
 
-def query(db: dict[str, Any], dbname: str, sql: str) -> list[tuple[Any, ...]]:
+def query(db: Mapping[str, Any], dbname: str, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(server_dsn(db, dbname)) as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql).fetchall()
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -118,20 +118,20 @@ class Cluster:
 
 
 @contextmanager
-def scratch_database(db: dict[str, Any], prefix: str) -> Iterator[str]:
+def scratch_database(db: Mapping[str, Any], prefix: str) -> Iterator[str]:
     """A fresh, empty database on the server of ``db`` (dropped afterwards, even if in use)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_dsn(db, "postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield name
     finally:
         with psycopg.connect(server_dsn(db, "postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
-def cluster_for(db: dict[str, Any], dbname: str, logs: Path, **env: str) -> Iterator[Cluster]:
+def cluster_for(db: Mapping[str, Any], dbname: str, logs: Path, **env: str) -> Iterator[Cluster]:
     """A Cluster on ``dbname`` with its own redis-server already running; all killed on exit."""
     port = free_port()
     cluster = Cluster(

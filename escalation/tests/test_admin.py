@@ -8,14 +8,12 @@ import pytest
 from django.test import Client
 
 from accounts.models import UserRole
-from accounts.tests.factories import UserFactory
-from alerts.tests.factories import AlertFactory
 from audit.models import AuditEntry
 from escalation.models import EscalationPolicy, Notification
 from escalation.services.notifications import notifications_create
 from escalation.services.runs import run_start
 from escalation.tests.conftest import OnCallTeam
-from escalation.tests.factories import notify_on_duty, policy_with_steps
+from escalation.tests.factories import new_alert, new_user, notify_on_duty, policy_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def console() -> Client:
     client = Client()
-    client.force_login(UserFactory(role=UserRole.ADMIN, is_staff=True, is_superuser=True))
+    client.force_login(new_user(role=UserRole.ADMIN, is_staff=True, is_superuser=True))
     return client
 
 
@@ -55,7 +53,7 @@ def policy_form(oncall: OnCallTeam, **fields: Any) -> dict[str, Any]:
 
 def test_pages_render(console: Client, oncall: OnCallTeam) -> None:
     policy = policy_with_steps(oncall.team, notify_on_duty())
-    run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
     for url in (
         "/admin/escalation/escalationpolicy/",
         "/admin/escalation/escalationpolicy/add/",

@@ -9,14 +9,13 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import TeamRole, User, UserRole
-from accounts.tests.factories import TeamFactory, UserFactory, member
-from alerts.tests.factories import AlertFactory
+from accounts.tests.factories import member
 from audit.models import AuditEntry
 from escalation.models import EscalationPolicy, EscalationStep, Notification, Subscription
 from escalation.services.notifications import notifications_create
 from escalation.services.runs import run_start
 from escalation.tests.conftest import OnCallTeam
-from escalation.tests.factories import notify_on_duty, policy_with_steps
+from escalation.tests.factories import new_alert, new_team, new_user, notify_on_duty, policy_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +116,7 @@ def test_malformed_policies_are_400(oncall: OnCallTeam, body: Any) -> None:
 
 
 def test_notify_user_must_be_staff_of_the_team(oncall: OnCallTeam) -> None:
-    outsider = member(TeamFactory())
+    outsider = member(new_team())
     steps = [{"kind": "notify_user", "target_user": outsider.pk}]
     response = client(oncall.admin).post(POLICIES, {"team": oncall.team.pk, "name": "x", "steps": steps}, format="json")
     assert response.status_code == 400 and "steps[0].target_user" in response.json()["details"]
@@ -132,8 +131,8 @@ def test_notify_user_must_be_staff_of_the_team(oncall: OnCallTeam) -> None:
 
 def test_permissions(oncall: OnCallTeam) -> None:
     policy = policy_with_steps(oncall.team, notify_on_duty())
-    other_admin = member(TeamFactory(), team_role=TeamRole.ADMIN)
-    customer = UserFactory(role=UserRole.CUSTOMER)
+    other_admin = member(new_team(), team_role=TeamRole.ADMIN)
+    customer = new_user(role=UserRole.CUSTOMER)
     body = {"team": oncall.team.pk, "name": "x", "steps": [{"kind": "wait", "wait_seconds": 5}]}
 
     assert client(oncall.first).post(POLICIES, body, format="json").status_code == 403  # agents read only
@@ -197,7 +196,7 @@ def test_deleting_a_step_a_repeat_points_at_is_refused(oncall: OnCallTeam) -> No
 
 def test_editing_a_policy_keeps_runs_in_flight_on_their_snapshot(oncall: OnCallTeam) -> None:
     policy = policy_with_steps(oncall.team, notify_on_duty(window=60))
-    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    run = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
     response = client(oncall.admin).put(
         f"{POLICIES}/{policy.pk}", {"name": "renamed", "steps": [{"kind": "wait", "wait_seconds": 5}]}, format="json"
     )
@@ -254,5 +253,5 @@ def test_subscriptions_replace_the_set_and_validate(oncall: OnCallTeam) -> None:
         assert response.status_code == 400, bad
         assert {"code", "message", "details"} <= set(response.json())
     assert Subscription.objects.filter(user=oncall.first).count() == 2  # unchanged by the bad requests
-    customer = UserFactory(role=UserRole.CUSTOMER)
+    customer = new_user(role=UserRole.CUSTOMER)
     assert client(customer).put("/api/v1/subscriptions", {"subscriptions": []}, format="json").status_code == 403

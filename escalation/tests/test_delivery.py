@@ -16,14 +16,13 @@ from django.core import mail
 from django.utils import timezone
 
 from alerts.models import AlertEvent
-from alerts.tests.factories import AlertFactory
 from escalation.delivery.sms import MemorySMSBackend
 from escalation.models import EscalationRun, Notification
 from escalation.selectors import subscribed_channels
 from escalation.services.notifications import backoff_delay, notification_deliver, notifications_create
 from escalation.services.runs import run_start
 from escalation.tests.conftest import OnCallTeam
-from escalation.tests.factories import notify_on_duty, policy_with_steps
+from escalation.tests.factories import new_alert, notify_on_duty, policy_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +52,7 @@ def hook_url() -> Iterator[str]:
 
 
 def email_notification(oncall: OnCallTeam, key: str = "k1") -> Notification:
-    alert = AlertFactory(team=oncall.team, title="UA1 cancelled")
+    alert = new_alert(oncall.team, title="UA1 cancelled")
     return notifications_create(recipient=oncall.first, channel="email", key=key, title="UA1 cancelled", alert=alert)
 
 
@@ -68,7 +67,7 @@ def test_email_is_sent_once_even_when_the_task_is_delivered_twice(oncall: OnCall
     assert f"/board/alerts/{notification.alert_id}/" in mail.outbox[0].body
     notification.refresh_from_db()
     assert notification.status == "sent" and notification.attempts == 1
-    outcome = AlertEvent.objects.get(alert_id=notification.alert_id, kind="notified")
+    outcome = AlertEvent.objects.get(alert=notification.alert, kind="notified")
     assert outcome.data["outcome"] == "sent" and outcome.data["channel"] == "email"
 
 
@@ -94,7 +93,7 @@ def test_failures_back_off_exponentially_then_the_notification_fails(oncall: OnC
     assert [backoff_delay(n).total_seconds() for n in (1, 2, 3, 4, 20)] == [2, 4, 8, 16, 300]
     assert notification.status == "failed" and notification.attempts == 5
     assert "SMTP is down" in notification.last_error
-    failed = AlertEvent.objects.get(alert_id=notification.alert_id, kind="notified")
+    failed = AlertEvent.objects.get(alert=notification.alert, kind="notified")
     assert failed.data["outcome"] == "failed" and "after 5 attempts" in failed.message
 
 
@@ -122,7 +121,7 @@ def test_webhook_is_signed_and_retried_until_it_succeeds(oncall: OnCallTeam, hoo
     policy_with_steps(
         oncall.team, {"kind": "webhook", "webhook_url": hook_url, "webhook_secret": "s3cret"}, notify_on_duty()
     )
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     hook = Notification.objects.get(run=run, channel="webhook")
@@ -152,7 +151,7 @@ def test_an_unreachable_webhook_fails_after_its_attempts(oncall: OnCallTeam) -> 
             "webhook_timeout_seconds": 1,
         },
     )
-    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    run = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
     assert run is not None
     hook = Notification.objects.get(run=run)
     now = timezone.now()

@@ -10,18 +10,17 @@ from alertguardian.realtime import alert_group, team_group, user_group
 from alertguardian.tests.live import captured_groups
 from alerts.services import alert_acknowledge
 from alerts.tests.event_schemas import assert_event_valid
-from alerts.tests.factories import AlertFactory
 from escalation.services.notifications import notification_mark_read
 from escalation.services.runs import run_start, run_stop
 from escalation.tests.conftest import OnCallTeam
-from escalation.tests.factories import notify_on_duty, policy_with_steps
+from escalation.tests.factories import new_alert, notify_on_duty, policy_with_steps
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_step_moves_the_countdown_and_notifies_live(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=90, channels=["in_app"]))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     groups = (team_group(oncall.team.pk), alert_group(alert.pk), user_group(oncall.first.pk))
     with captured_groups(*groups) as events:
         run = run_start(alert_id=alert.pk, now=oncall.now)

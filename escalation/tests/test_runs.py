@@ -9,13 +9,12 @@ import pytest
 
 from alerts.models import AlertEvent, AlertEventKind, AlertSource, AlertStatus
 from alerts.services import alert_acknowledge, alert_reopen, alert_resolve, alert_unacknowledge
-from alerts.tests.factories import AlertFactory
 from audit.models import AuditEntry
 from escalation import signals
 from escalation.models import EscalationRun, EscalationStep, Notification, RunStatus
 from escalation.services.runs import run_advance, run_restart, run_start, run_stop
 from escalation.tests.conftest import OnCallTeam
-from escalation.tests.factories import notify_on_duty, notify_role, policy_with_steps
+from escalation.tests.factories import new_alert, notify_on_duty, notify_role, policy_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def inbox(user_id: int) -> list[Notification]:
 
 def test_start_notifies_the_agents_on_duty_in_priority_order_and_sets_the_deadline(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=120), notify_role("admin", window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
 
     run = run_start(alert_id=alert.pk, now=oncall.now)
 
@@ -58,7 +57,7 @@ def test_start_notifies_the_agents_on_duty_in_priority_order_and_sets_the_deadli
 
 def test_each_step_runs_when_due_and_the_run_completes_after_the_last_window(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=30))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
 
@@ -80,7 +79,7 @@ def test_each_step_runs_when_due_and_the_run_completes_after_the_last_window(onc
 
 def test_a_stale_token_or_a_duplicate_message_changes_nothing(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     token = run.active_token
@@ -96,7 +95,7 @@ def test_a_stale_token_or_a_duplicate_message_changes_nothing(oncall: OnCallTeam
 
 def test_wait_step_delays_the_next_one(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, {"kind": "wait", "wait_seconds": 300}, notify_role("admin"))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None and run.next_run_at == oncall.now + timedelta(seconds=300)
     assert inbox(oncall.admin.pk) == []
@@ -111,7 +110,7 @@ def test_repeat_goes_back_at_most_n_times(oncall: OnCallTeam) -> None:
         {"kind": "repeat", "repeat_to_position": 0, "repeat_times": 2},
         notify_role("admin", window=10),
     )
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     for seconds in (10, 20, 30, 40):
@@ -134,7 +133,7 @@ def test_repeat_goes_back_at_most_n_times(oncall: OnCallTeam) -> None:
 
 def test_acknowledge_stops_the_run_and_late_messages_do_nothing(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     token = run.active_token
@@ -150,13 +149,13 @@ def test_acknowledge_stops_the_run_and_late_messages_do_nothing(oncall: OnCallTe
 
 def test_stop_message_stops_and_does_not_stop_a_retriggered_alert(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run_start(alert_id=alert.pk, now=oncall.now)
     alert_acknowledge(alert_id=alert.pk, by=oncall.first)
     stopped = run_stop(alert_id=alert.pk, reason="acknowledged")
     assert stopped is not None and stopped.status == RunStatus.STOPPED
 
-    other = AlertFactory(team=oncall.team)
+    other = new_alert(oncall.team)
     run_start(alert_id=other.pk, now=oncall.now)
     assert run_stop(alert_id=other.pk, reason="acknowledged") is None  # still triggered: keep escalating
     assert EscalationRun.objects.get(alert=other).status == RunStatus.ACTIVE
@@ -164,7 +163,7 @@ def test_stop_message_stops_and_does_not_stop_a_retriggered_alert(oncall: OnCall
 
 def test_unacknowledge_restarts_from_the_first_step(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     first_run = run_start(alert_id=alert.pk, now=oncall.now)
     assert first_run is not None
     advance_at(first_run, 61, oncall.now)
@@ -183,7 +182,7 @@ def test_unacknowledge_restarts_from_the_first_step(oncall: OnCallTeam) -> None:
 
 def test_reopen_restarts_and_resolve_stops(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run_start(alert_id=alert.pk, now=oncall.now)
     alert_resolve(alert_id=alert.pk, by=oncall.first)
     run_stop(alert_id=alert.pk, reason="resolved")
@@ -197,7 +196,7 @@ def test_reopen_restarts_and_resolve_stops(oncall: OnCallTeam) -> None:
 
 def test_restart_while_a_run_is_active_replaces_it(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     old = run_start(alert_id=alert.pk, now=oncall.now)
     assert old is not None
     new = run_restart(alert_id=alert.pk, reason="unacknowledged", now=oncall.now)
@@ -209,7 +208,7 @@ def test_restart_while_a_run_is_active_replaces_it(oncall: OnCallTeam) -> None:
 
 def test_start_is_idempotent(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     first = run_start(alert_id=alert.pk, now=oncall.now)
     again = run_start(alert_id=alert.pk, now=oncall.now)
     assert first is not None and again is not None and first.pk == again.pk
@@ -218,21 +217,21 @@ def test_start_is_idempotent(oncall: OnCallTeam) -> None:
 
 def test_a_run_keeps_its_snapshot_when_the_policy_is_edited(oncall: OnCallTeam) -> None:
     policy = policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     EscalationStep.objects.filter(policy=policy, position=1).update(kind="wait", wait_seconds=3600, target_role="")
 
     advance_at(run, 61, oncall.now)
     assert step_events(alert.pk)[-1]["kind"] == "notify_role"  # the snapshot, not the edited policy
-    later = AlertFactory(team=oncall.team)
+    later = new_alert(oncall.team)
     later_run = run_start(alert_id=later.pk, now=oncall.now)
     assert later_run is not None and later_run.policy_snapshot["steps"][1]["kind"] == "wait"
 
 
 def test_nobody_to_notify_moves_on_at_once(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_role("viewer", window=600), notify_role("admin", window=60))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     events = step_events(alert.pk)
@@ -242,7 +241,7 @@ def test_nobody_to_notify_moves_on_at_once(oncall: OnCallTeam) -> None:
 
 def test_notify_user_targets_one_staff_member(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, {"kind": "notify_user", "target_user": oncall.second, "ack_window_seconds": 60})
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run_start(alert_id=alert.pk, now=oncall.now)
     assert len(inbox(oncall.second.pk)) == 1 and inbox(oncall.first.pk) == []
 
@@ -258,7 +257,7 @@ def test_fallback_step_asks_the_fallbacks_app_after_commit(
     signals.fallback_requested.connect(receiver, dispatch_uid="test-fallback")
     try:
         policy_with_steps(oncall.team, {"kind": "fallback", "fallback_mode": "auto_rebook"}, notify_on_duty())
-        alert = AlertFactory(team=oncall.team)
+        alert = new_alert(oncall.team)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             run = run_start(alert_id=alert.pk, now=oncall.now)
         assert received == []  # nothing before commit
@@ -278,7 +277,7 @@ def test_webhook_step_queues_one_signed_delivery_and_moves_on(oncall: OnCallTeam
         {"kind": "webhook", "webhook_url": "https://hooks.example.com/x", "webhook_secret": "s3cret"},
         notify_on_duty(),
     )
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     hook = Notification.objects.get(run=run, channel="webhook")
@@ -299,13 +298,13 @@ def test_webhook_step_queues_one_signed_delivery_and_moves_on(oncall: OnCallTeam
 )
 def test_which_alerts_escalate(oncall: OnCallTeam, fields: dict[str, Any], escalates: bool) -> None:
     policy_with_steps(oncall.team, notify_on_duty())
-    alert = AlertFactory(team=oncall.team, **fields)
+    alert = new_alert(oncall.team, **fields)
     assert (run_start(alert_id=alert.pk, now=oncall.now) is not None) is escalates
 
 
 def test_notifications_are_unique_per_run_step_recipient_and_channel(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60, channels=["in_app", "email"]))
-    alert = AlertFactory(team=oncall.team)
+    alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
     assert run is not None
     keys = set(Notification.objects.filter(run=run).values_list("idempotency_key", flat=True))

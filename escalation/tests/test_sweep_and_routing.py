@@ -9,14 +9,13 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from alerts.models import AlertEvent, Severity
-from alerts.tests.factories import AlertFactory
+from alerts.models import Alert, AlertEvent, Severity
 from escalation.models import EscalationRun, Notification, RunStatus
 from escalation.services.routing import policy_for_alert
 from escalation.services.runs import run_advance, run_start
 from escalation.services.sweep import runs_sweep
 from escalation.tests.conftest import OnCallTeam
-from escalation.tests.factories import notify_on_duty, notify_role, policy_with_steps
+from escalation.tests.factories import new_alert, notify_on_duty, notify_role, policy_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +37,7 @@ def test_routing_picks_the_matching_policy_by_priority_then_the_default(oncall: 
     policy_with_steps(oncall.team, notify_on_duty(), name="disabled", is_default=False, enabled=False, priority=1)
 
     def route(**fields: str) -> str | None:
-        policy = policy_for_alert(AlertFactory.build(team=oncall.team, **fields))
+        policy = policy_for_alert(Alert(team=oncall.team, **fields))
         return policy.name if policy else None
 
     assert route(type="flight_cancelled", severity=Severity.CRITICAL) == cancellations.name
@@ -48,15 +47,15 @@ def test_routing_picks_the_matching_policy_by_priority_then_the_default(oncall: 
 
 def test_no_policy_means_no_run(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(), is_default=False, match_severities=["critical"])
-    alert = AlertFactory(team=oncall.team, severity=Severity.LOW)
+    alert = new_alert(oncall.team, severity=Severity.LOW)
     assert run_start(alert_id=alert.pk) is None
     assert runs_sweep(now=timezone.now() + timedelta(minutes=5)).started == 0
 
 
 def test_sweeper_performs_overdue_steps_only(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    due = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
-    not_due = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now + timedelta(seconds=30))
+    due = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
+    not_due = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now + timedelta(seconds=30))
     assert due is not None and not_due is not None
 
     result = runs_sweep(now=oncall.now + timedelta(seconds=61))
@@ -71,9 +70,9 @@ def test_sweeper_performs_overdue_steps_only(oncall: OnCallTeam) -> None:
 
 def test_sweeper_starts_runs_whose_start_message_was_lost(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
-    lost = AlertFactory(team=oncall.team, updated_at=oncall.now - timedelta(minutes=1))
-    fresh = AlertFactory(team=oncall.team, updated_at=oncall.now)  # its start message is still on its way
-    completed = AlertFactory(team=oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    lost = new_alert(oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    fresh = new_alert(oncall.team, updated_at=oncall.now)  # its start message is still on its way
+    completed = new_alert(oncall.team, updated_at=oncall.now - timedelta(minutes=1))
     EscalationRun.objects.create(alert=completed, status=RunStatus.COMPLETED, policy_snapshot={"steps": []})
 
     result = runs_sweep(now=oncall.now)
@@ -86,14 +85,14 @@ def test_sweeper_starts_runs_whose_start_message_was_lost(oncall: OnCallTeam) ->
 
 def test_sweeper_restarts_a_retriggered_alert_whose_restart_message_was_lost(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
-    alert = AlertFactory(team=oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    alert = new_alert(oncall.team, updated_at=oncall.now - timedelta(minutes=1))
     EscalationRun.objects.create(alert=alert, status=RunStatus.STOPPED, policy_snapshot={"steps": []})
     assert runs_sweep(now=oncall.now).started == 1
 
 
 def test_sweeper_reenqueues_lost_deliveries(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60, channels=["email"]))
-    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    run = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
     assert run is not None
     pending = Notification.objects.filter(run=run, channel="email", status="pending")
     assert pending.count() == 2
@@ -106,7 +105,7 @@ def test_sweeper_reenqueues_lost_deliveries(oncall: OnCallTeam) -> None:
 def test_concurrent_deliveries_of_one_message_perform_the_step_once(oncall: OnCallTeam) -> None:
     assert connection.vendor == "postgresql"
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=oncall.now)
+    run = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
     assert run is not None
     token = run.active_token
     later = oncall.now + timedelta(seconds=61)
@@ -121,7 +120,15 @@ def test_concurrent_deliveries_of_one_message_perform_the_step_once(oncall: OnCa
             connections.close_all()
 
     threads = [threading.Thread(target=deliver) for _ in range(3)]
-    sweeper = threading.Thread(target=lambda: (barrier.wait(), runs_sweep(now=later), connections.close_all()))
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            runs_sweep(now=later)
+        finally:
+            connections.close_all()
+
+    sweeper = threading.Thread(target=sweep)
     for thread in [*threads, sweeper]:
         thread.start()
     for thread in [*threads, sweeper]:
@@ -141,7 +148,7 @@ def test_the_periodic_sweep_hands_overdue_steps_to_the_workers(oncall: OnCallTea
 
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
     now = timezone.now()
-    run = run_start(alert_id=AlertFactory(team=oncall.team).pk, now=now - timedelta(seconds=120))
+    run = run_start(alert_id=new_alert(oncall.team).pk, now=now - timedelta(seconds=120))
     assert run is not None
     app.conf.task_always_eager = True  # the messages run here, as a worker would run them
     try:

@@ -106,7 +106,7 @@ def test_auto_rebook_and_refresh(agent, disrupted) -> None:
 
 def test_other_teams_and_customers_are_refused(disrupted, customer) -> None:
     alert, _booking, options, _ = disrupted
-    outsider = member(TeamFactory(), team_role=TeamRole.ADMIN)
+    outsider = member(TeamFactory.create(), team_role=TeamRole.ADMIN)
     for user in (outsider, customer):
         client = board_client(user)
         assert client.post(f"/board/fallbacks/options/{options[0].pk}/apply/").status_code == 404
