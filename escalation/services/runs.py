@@ -214,7 +214,8 @@ def _advance(run: EscalationRun, alert: Alert, *, now: datetime, started: bool =
         _finish(run, alert, status=RunStatus.COMPLETED, reason="all steps done", now=now, performed=performed)
         return
     run.active_token = new_token()
-    run.save(update_fields=["current_step", "step_seq", "repeat_counts", "next_run_at", "active_token"])
+    run.swept_at = None
+    run.save(update_fields=["current_step", "step_seq", "repeat_counts", "next_run_at", "active_token", "swept_at"])
     last = performed[-1] if performed else {}
     alert_set_ack_deadline(
         alert=alert,

@@ -30,6 +30,8 @@ from escalation.services.runs import run_advance, run_start
 
 # A triggered alert this long without a run lost its start message (the normal start takes ms).
 START_GRACE = timedelta(seconds=10)
+# A run the sweeper re-sent and that is still overdue this much later gets re-sent again.
+RESEND_AFTER = timedelta(seconds=30)
 
 
 @dataclass
@@ -40,13 +42,24 @@ class SweepResult:
     redelivered: int = 0
 
 
-def overdue_runs(*, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(run id, token) of active runs due at ``now``, skipping rows locked by a running step."""
+def overdue_runs(*, now: datetime, limit: int, claim: bool = False) -> list[tuple[int, str]]:
+    """(run id, token) of active runs due at ``now``, skipping rows locked by a running step.
+
+    With ``claim``, only runs the sweeper has not re-sent within ``RESEND_AFTER`` are taken,
+    and they are marked: a backlog (messages merely waiting in the queue) is re-sent once,
+    not at every sweep, while a message that was really lost is re-sent again after a while.
+    """
     with transaction.atomic():
-        qs = EscalationRun.objects.filter(status=RunStatus.ACTIVE, next_run_at__lte=now).order_by("next_run_at")
+        qs = EscalationRun.objects.filter(status=RunStatus.ACTIVE, next_run_at__lte=now)
+        if claim:
+            qs = qs.filter(Q(swept_at__isnull=True) | Q(swept_at__lte=now - RESEND_AFTER))
+        qs = qs.order_by("next_run_at")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
-        return list(qs.values_list("pk", "active_token")[:limit])
+        due = list(qs.values_list("pk", "active_token")[:limit])
+        if claim and due:
+            EscalationRun.objects.filter(pk__in=[pk for pk, _ in due]).update(swept_at=now)
+        return due
 
 
 def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
@@ -84,7 +97,7 @@ def runs_sweep(*, now: datetime | None = None, limit: int = 2000, fan_out: bool 
     from escalation.tasks import run_step
 
     result = SweepResult()
-    due = overdue_runs(now=now or timezone.now(), limit=limit)
+    due = overdue_runs(now=now or timezone.now(), limit=limit, claim=fan_out)
     result.overdue = len(due)
     for run_id, token in due:
         if fan_out:

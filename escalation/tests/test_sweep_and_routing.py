@@ -159,3 +159,17 @@ def test_the_periodic_sweep_hands_overdue_steps_to_the_workers(oncall: OnCallTea
     run.refresh_from_db()
     assert run.step_seq == 2
     assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
+
+
+def test_a_backlog_is_resent_once_not_at_every_sweep(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    run = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
+    assert run is not None
+    later = oncall.now + timedelta(seconds=90)
+    assert runs_sweep(now=later, fan_out=True).overdue == 1  # re-sent (its message may be lost)
+    assert runs_sweep(now=later + timedelta(seconds=5), fan_out=True).overdue == 0  # still queued: not again
+    assert runs_sweep(now=later + timedelta(seconds=31), fan_out=True).overdue == 1  # lost again: re-sent
+    run.refresh_from_db()
+    assert run_advance(run_id=run.pk, token=run.active_token, now=later + timedelta(seconds=32)) == "advanced"
+    run.refresh_from_db()
+    assert run.swept_at is None and run.step_seq == 2
