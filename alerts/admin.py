@@ -21,6 +21,7 @@ from django.utils.timesince import timesince
 from accounts import capabilities as caps
 from accounts.models import User
 from accounts.selectors import team_ids_with_capability, user_has_capability
+from alertguardian.admin_base import ReadOnlyAdmin
 from alertguardian.api import ApplicationError
 from alerts.exceptions import AlertStateConflict
 from alerts.models import Alert, AlertEvent, AlertUserState, Integration, Severity
@@ -229,19 +230,8 @@ class AlertAdmin(admin.ModelAdmin):
             self.message_user(request, f"Not {done}: {'; '.join(refused)}.", messages.ERROR)
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Integration)
-class IntegrationAdmin(_ReadOnlyAdmin):
+class IntegrationAdmin(ReadOnlyAdmin):
     """Integrations are created, rotated and revoked through their services (the token is shown
     once, at creation); the console only shows them. Only the token's sha256 is stored."""
 
@@ -266,7 +256,7 @@ class IntegrationAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(AlertUserState)
-class AlertUserStateAdmin(_ReadOnlyAdmin):
+class AlertUserStateAdmin(ReadOnlyAdmin):
     list_display = ("alert", "user", "read_at", "dismissed_at")
     list_filter = ("read_at", "dismissed_at")
     search_fields = ("user__email",)

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from alertguardian.admin_base import ReadOnlyAdmin
 from alerts.models import DetectionRule, FlightEvent, FlightStatus, GenericEvent
 from alerts.services.detection_rules import (
     EDITABLE_FIELDS,
@@ -51,17 +52,6 @@ class DetectionRuleAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DetectionRule]) -> None:
         for rule_id in queryset.values_list("pk", flat=True):
             detection_rule_delete(rule_id=rule_id, by=request.user)  # type: ignore[arg-type]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(FlightStatus)

@@ -16,7 +16,6 @@ from alertguardian.realtime import publish_on_commit, user_group
 from escalation.models import Notification
 
 EVENT_VERSION = 1
-NOTIFICATION_EVENT_TYPES = ("notification.created", "notification.read")
 
 
 def notification_public(notification: Notification) -> dict[str, Any]:

@@ -88,11 +88,6 @@ def notification_unread_counts(*, user_ids: set[int]) -> dict[int, int]:
     return {row["recipient_id"]: row["n"] for row in rows}
 
 
-def notification_counts_by_status(*, run_id: int) -> dict[str, int]:
-    rows = Notification.objects.filter(run_id=run_id).values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
-
-
 def notifications_due_for_redelivery(*, before: object) -> QuerySet[Notification]:
     """Pending deliveries whose wake-up was lost: due (or never tried) before ``before``."""
     return Notification.objects.filter(status="pending").filter(

@@ -22,6 +22,7 @@ from escalation.services.policies import (
     MAX_STEPS,
     NOTIFY_CHANNELS,
     REPEAT_TIMES_RANGE,
+    STEP_FIELDS,
     WAIT_RANGE,
     WEBHOOK_ATTEMPTS_RANGE,
     WEBHOOK_TIMEOUT_RANGE,
@@ -101,18 +102,8 @@ class StepOutputSerializer(serializers.ModelSerializer):
             "id",
             "position",
             "kind",
-            "ack_window_seconds",
-            "channels",
-            "target_user",
-            "target_role",
-            "wait_seconds",
-            "repeat_to_position",
-            "repeat_times",
-            "fallback_mode",
-            "webhook_url",
+            *(name for name in STEP_FIELDS if name != "webhook_secret"),
             "webhook_secret_set",
-            "webhook_timeout_seconds",
-            "webhook_max_attempts",
         ]
 
     def get_webhook_secret_set(self, step: EscalationStep) -> bool:

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from alertguardian.admin_base import ReadOnlyAdmin
 from alertguardian.api import ApplicationError
 from fallbacks.models import (
     Airport,
@@ -48,17 +49,6 @@ SEGMENT_FIELDS = (
     "leg_key",
     "superseded_at",
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class SegmentInline(admin.TabularInline):

@@ -243,9 +243,10 @@ def test_single_event_on_a_known_leg_is_a_handful_of_queries():
     ingest(integration, flight_event("a"))
     with CaptureQueriesContext(connection) as queries:
         ingest(integration, flight_event("b", gate="B2", occurred_at="2013-02-08T01:00:00-05:00"))
-    # (savepoint), lock timeout, known legs, lock leg, insert event, upsert leg,
-    # rules, audit (savepoint, advisory lock, previous hash, insert, release), (release)
-    assert len(queries) <= 13, "\n".join(q["sql"][:100] for q in queries)
+    # (savepoint), lock timeout, known legs, lock leg, insert event, the team's event rules,
+    # upsert leg, detection rules, audit (savepoint, advisory lock, previous hash, insert,
+    # release), (release)
+    assert len(queries) <= 14, "\n".join(q["sql"][:100] for q in queries)
 
 
 # --- the flights API -------------------------------------------------------------------
