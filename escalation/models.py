@@ -158,7 +158,7 @@ class EscalationRun(models.Model):
     repeat_counts = models.JSONField(default=dict, blank=True, help_text="{repeat step position: times repeated}")
     next_run_at = models.DateTimeField(null=True, blank=True)
     active_token = models.CharField(max_length=32, blank=True)
-    # When the sweeper last re-sent this run's wake-up (so a backlog is not re-sent every sweep).
+    # When a sweep claimed this overdue run (sweeps side by side take disjoint runs).
     swept_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

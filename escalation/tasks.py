@@ -41,9 +41,11 @@ def restart_run(alert_id: int, reason: str) -> None:
 
 @shared_task(name="escalation.sweep_runs", ignore_result=True)
 def sweep_runs() -> dict[str, Any]:
+    from django.conf import settings
+
     from escalation.services.sweep import runs_sweep
 
-    return vars(runs_sweep(fan_out=True))
+    return vars(runs_sweep(budget_seconds=settings.ESCALATION_SWEEP_INTERVAL_SECONDS))
 
 
 @shared_task(name="escalation.deliver_notification", ignore_result=True)

@@ -41,7 +41,7 @@ from escalation.models import (
     StepKind,
 )
 from escalation.selectors import channels_for_recipients
-from escalation.services.notifications import notifications_create
+from escalation.services.notifications import NotificationSpec, notifications_create, notifications_create_many
 from escalation.services.routing import policy_for_alert
 
 ENGINE_ACTOR = AuditActor(label="escalation")
@@ -337,16 +337,18 @@ def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: date
         )
     window = int(step.get("ack_window_seconds") or DEFAULT_ACK_WINDOW_SECONDS)
     explicit = [channel for channel in step.get("channels") or [] if channel in Channel.values]
-    subscribed = channels_for_recipients(recipients, alert_type=alert.type, severity=alert.severity)
+    # Explicit step channels replace the subscriptions (no need to read them).
+    subscribed = {} if explicit else channels_for_recipients(recipients, alert_type=alert.type, severity=alert.severity)
     title = f"[{alert.get_severity_display()}] {alert.title}"
     body = f"{alert.message}\n\nAcknowledge within {_duration(window)} or the alert escalates.".strip()
     sent: list[dict[str, Any]] = []
+    specs: list[NotificationSpec] = []
     for user in recipients:
         channels = (
             [Channel.IN_APP.value, *[c for c in explicit if c != Channel.IN_APP]] if explicit else subscribed[user.pk]
         )
-        for channel in channels:
-            notifications_create(
+        specs += [
+            NotificationSpec(
                 recipient=user,
                 channel=channel,
                 key=f"run:{run.pk}:step:{run.step_seq}:user:{user.pk}:{channel}",
@@ -357,7 +359,10 @@ def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: date
                 step_seq=run.step_seq,
                 data={"step_position": run.current_step, "ack_window_seconds": window},
             )
+            for channel in channels
+        ]
         sent.append({"user_id": user.pk, "email": user.email, "channels": channels})
+    notifications_create_many(specs)
     who = ", ".join(f"{entry['email']} ({'/'.join(entry['channels'])})" for entry in sent)
     return StepOutcome(
         message=f"Notified {who}; {_duration(window)} to acknowledge",

@@ -9,12 +9,14 @@ start-up it
    raised, un-acknowledged or reopened);
 3. re-enqueues notification deliveries whose message was lost.
 
-Overdue runs are selected with ``FOR UPDATE SKIP LOCKED`` so the sweep never waits behind a
-step being performed right now and several sweepers can run side by side.
+Overdue runs are claimed with ``FOR UPDATE SKIP LOCKED`` and a ``swept_at`` mark, so the sweep
+never waits behind a step being performed right now and sweeps running side by side (beat
+starts one per interval; each works for at most one interval) take disjoint runs.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,8 +32,8 @@ from escalation.services.runs import run_advance, run_start
 
 # A triggered alert this long without a run lost its start message (the normal start takes ms).
 START_GRACE = timedelta(seconds=10)
-# A run the sweeper re-sent and that is still overdue this much later gets re-sent again.
-RESEND_AFTER = timedelta(seconds=30)
+# A sweep's claim on an overdue run lapses after this (the sweep died holding it).
+CLAIM_TTL = timedelta(seconds=60)
 
 
 @dataclass
@@ -42,22 +44,23 @@ class SweepResult:
     redelivered: int = 0
 
 
-def overdue_runs(*, now: datetime, limit: int, claim: bool = False) -> list[tuple[int, str]]:
-    """(run id, token) of active runs due at ``now``, skipping rows locked by a running step.
+def overdue_runs(*, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """Claim up to ``limit`` active runs due at ``now``: (run id, token), oldest first.
 
-    With ``claim``, only runs the sweeper has not re-sent within ``RESEND_AFTER`` are taken,
-    and they are marked: a backlog (messages merely waiting in the queue) is re-sent once,
-    not at every sweep, while a message that was really lost is re-sent again after a while.
+    Rows locked by a step being performed are skipped, and so are runs another sweep claimed
+    less than ``CLAIM_TTL`` ago (``swept_at``), so sweeps running side by side take disjoint
+    work. A claim ends when the run moves (``_advance`` clears it), when the sweep releases
+    what it did not reach, or, if that sweep died, after ``CLAIM_TTL``.
     """
     with transaction.atomic():
-        qs = EscalationRun.objects.filter(status=RunStatus.ACTIVE, next_run_at__lte=now)
-        if claim:
-            qs = qs.filter(Q(swept_at__isnull=True) | Q(swept_at__lte=now - RESEND_AFTER))
+        qs = EscalationRun.objects.filter(status=RunStatus.ACTIVE, next_run_at__lte=now).filter(
+            Q(swept_at__isnull=True) | Q(swept_at__lte=now - CLAIM_TTL)
+        )
         qs = qs.order_by("next_run_at")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         due = list(qs.values_list("pk", "active_token")[:limit])
-        if claim and due:
+        if due:
             EscalationRun.objects.filter(pk__in=[pk for pk, _ in due]).update(swept_at=now)
         return due
 
@@ -89,20 +92,24 @@ def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
     ]
 
 
-def runs_sweep(*, now: datetime | None = None, limit: int = 2000, fan_out: bool = False) -> SweepResult:
-    """One sweep. ``fan_out`` (the periodic job): overdue steps are handed to the workers as
-    ``run_step`` messages, so every worker thread recovers a backlog in parallel; a message
-    for a run some other path advanced first is stale and does nothing. Otherwise (tests,
-    ``manage.py`` use) they are performed here, one by one."""
-    from escalation.tasks import run_step
-
+def runs_sweep(*, now: datetime | None = None, limit: int = 2000, budget_seconds: float | None = None) -> SweepResult:
+    """One sweep. Overdue steps are performed here, each through ``run_advance`` with the token
+    read at claim time (a step its own timer message performed first is then stale and
+    skipped). The sweep never sends messages for them: under a backlog, re-sent messages would
+    only pile up behind the ones already queued. ``budget_seconds`` (the periodic job: one
+    sweep interval) bounds the time spent; what was claimed but not reached is released for
+    the next sweep, which beat starts while this one may still be running."""
     result = SweepResult()
-    due = overdue_runs(now=now or timezone.now(), limit=limit, claim=fan_out)
+    claimed_at = now or timezone.now()
+    due = overdue_runs(now=claimed_at, limit=limit)
     result.overdue = len(due)
-    for run_id, token in due:
-        if fan_out:
-            run_step.delay(run_id=run_id, token=token)
-        elif run_advance(run_id=run_id, token=token, now=now) == "advanced":
+    deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
+    for index, (run_id, token) in enumerate(due):
+        if deadline is not None and time.monotonic() >= deadline:
+            unreached = [pk for pk, _ in due[index:]]
+            EscalationRun.objects.filter(pk__in=unreached, swept_at=claimed_at).update(swept_at=None)
+            break
+        if run_advance(run_id=run_id, token=token, now=now) == "advanced":
             result.advanced += 1
     for alert_id in alerts_missing_a_run(now=now or timezone.now(), limit=limit):
         if run_start(alert_id=alert_id, now=now) is not None:

@@ -13,7 +13,7 @@ from alerts.models import Alert, AlertEvent, Severity
 from escalation.models import EscalationRun, Notification, RunStatus
 from escalation.services.routing import policy_for_alert
 from escalation.services.runs import run_advance, run_start
-from escalation.services.sweep import runs_sweep
+from escalation.services.sweep import overdue_runs, runs_sweep
 from escalation.tests.conftest import OnCallTeam
 from escalation.tests.factories import new_alert, notify_on_duty, notify_role, policy_with_steps
 
@@ -142,34 +142,34 @@ def test_concurrent_deliveries_of_one_message_perform_the_step_once(oncall: OnCa
     assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
 
 
-def test_the_periodic_sweep_hands_overdue_steps_to_the_workers(oncall: OnCallTeam) -> None:
-    from alertguardian.celery import app
+def test_the_periodic_sweep_performs_overdue_steps(oncall: OnCallTeam) -> None:
     from escalation.tasks import sweep_runs
 
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
     now = timezone.now()
     run = run_start(alert_id=new_alert(oncall.team).pk, now=now - timedelta(seconds=120))
     assert run is not None
-    app.conf.task_always_eager = True  # the messages run here, as a worker would run them
-    try:
-        result = sweep_runs.apply().get()
-    finally:
-        app.conf.task_always_eager = False
-    assert result["overdue"] == 1
+    result = sweep_runs.apply().get()  # the task body, run here as a worker would run it
+    assert (result["overdue"], result["advanced"]) == (1, 1)
     run.refresh_from_db()
-    assert run.step_seq == 2
+    assert run.step_seq == 2 and run.swept_at is None
     assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
 
 
-def test_a_backlog_is_resent_once_not_at_every_sweep(oncall: OnCallTeam) -> None:
+def test_sweeps_side_by_side_take_disjoint_runs_and_release_what_they_did_not_reach(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
-    run = run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
-    assert run is not None
+    runs = [run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now) for _ in range(3)]
     later = oncall.now + timedelta(seconds=90)
-    assert runs_sweep(now=later, fan_out=True).overdue == 1  # re-sent (its message may be lost)
-    assert runs_sweep(now=later + timedelta(seconds=5), fan_out=True).overdue == 0  # still queued: not again
-    assert runs_sweep(now=later + timedelta(seconds=31), fan_out=True).overdue == 1  # lost again: re-sent
-    run.refresh_from_db()
-    assert run_advance(run_id=run.pk, token=run.active_token, now=later + timedelta(seconds=32)) == "advanced"
-    run.refresh_from_db()
-    assert run.swept_at is None and run.step_seq == 2
+
+    claimed = overdue_runs(now=later, limit=2)
+    assert len(claimed) == 2
+    assert [pk for pk, _ in overdue_runs(now=later, limit=10)] == [
+        run.pk for run in runs if run and run.pk not in {pk for pk, _ in claimed}
+    ]  # a second sweep meanwhile: only the unclaimed one
+    assert overdue_runs(now=later + timedelta(seconds=61), limit=10) != []  # a dead sweep's claims lapse
+
+    EscalationRun.objects.update(swept_at=None)
+    out_of_time = runs_sweep(now=later, budget_seconds=0)  # no time left: nothing done, all released
+    assert (out_of_time.overdue, out_of_time.advanced) == (3, 0)
+    assert not EscalationRun.objects.filter(swept_at__isnull=False).exists()
+    assert runs_sweep(now=later).advanced == 3
