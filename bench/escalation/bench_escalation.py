@@ -88,7 +88,7 @@ def step_stats(db: dict[str, Any], dbname: str) -> tuple[int, list[float]]:
 def scenario(db: dict[str, Any], *, schedule: bool, lead: float, spread: float) -> dict[str, Any]:
     with (
         scratch_database(db, "ag_escalation_bench") as dbname,
-        tempfile.TemporaryDirectory() as logs,
+        tempfile.TemporaryDirectory(prefix="escalation-bench-") as logs,
         cluster_for(
             db,
             dbname,
@@ -115,6 +115,8 @@ def scenario(db: dict[str, Any], *, schedule: bool, lead: float, spread: float) 
             time.sleep(1)
         elapsed = time.monotonic() - started
         count, lateness = step_stats(db, dbname)
+        if os.environ.get("KEEP_LOGS"):
+            subprocess.run(["cp", "-r", logs, os.environ["KEEP_LOGS"]], check=False)
         duplicates = query(
             db,
             dbname,
@@ -138,8 +140,9 @@ def scenario(db: dict[str, Any], *, schedule: bool, lead: float, spread: float) 
 def main() -> None:
     db = dj_database_url.parse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     print(f"runs={RUNS} sweep_interval={SWEEP_INTERVAL}s workers=2x4 threads")
-    timers = scenario(db, schedule=True, lead=LEAD_SECONDS, spread=SPREAD_SECONDS)
-    print("timers (steps due over one minute):", timers)
+    if not os.environ.get("SWEEPER_ONLY"):
+        timers = scenario(db, schedule=True, lead=LEAD_SECONDS, spread=SPREAD_SECONDS)
+        print("timers (steps due over one minute):", timers)
     sweeper = scenario(db, schedule=False, lead=-1, spread=0)
     print("sweeper only (no messages, all overdue):", sweeper)
     subprocess.run(["uptime"], check=False)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from alerts.models import Alert, AlertSource, AlertStatus
@@ -67,28 +67,38 @@ def overdue_runs(*, now: datetime, limit: int) -> list[tuple[int, str]]:
 
 def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
     """Triggered alerts older than the grace period, without an active run, whose last run (if
-    any) was stopped rather than completed, and for which a policy exists (routing is checked
-    here against the teams' policies, loaded once, so alerts without a policy cost nothing)."""
-    latest_run_status = EscalationRun.objects.filter(alert=OuterRef("pk")).order_by("-id").values("status")[:1]
+    any) was stopped rather than completed, and for which a policy exists.
+
+    Cheap on a large backlog: ``NOT EXISTS`` an active run uses the one-active-run-per-alert
+    index, and the (rare) remaining candidates are checked in Python — their last run in one
+    query, routing against the teams' policies loaded once.
+    """
+    active_run = EscalationRun.objects.filter(alert=OuterRef("pk"), status=RunStatus.ACTIVE)
     candidates = list(
         Alert.objects.filter(status=AlertStatus.TRIGGERED, updated_at__lte=now - START_GRACE)
-        .filter(team__escalation_policies__enabled=True)
+        .filter(team_id__in=EscalationPolicy.objects.filter(enabled=True).values("team_id"))
         .exclude(source=AlertSource.BROADCAST)
         # A missing key is SQL NULL, which a plain exclude() would drop too.
         .filter(Q(metadata__escalate__isnull=True) | ~Q(metadata__escalate=False))
-        .annotate(latest_run_status=Subquery(latest_run_status))
-        .filter(Q(latest_run_status__isnull=True) | Q(latest_run_status=RunStatus.STOPPED))
-        .distinct()
+        .filter(~Exists(active_run))
         .order_by("id")
         .only("pk", "team_id", "type", "severity")[:limit]
     )
+    last_status: dict[int, str] = {}
+    for alert_id, status in (
+        EscalationRun.objects.filter(alert_id__in=[alert.pk for alert in candidates])
+        .order_by("alert_id", "id")
+        .values_list("alert_id", "status")
+    ):
+        last_status[alert_id] = status  # ordered by id: the last one wins
     policies: dict[int, list[EscalationPolicy]] = {}
     for policy in EscalationPolicy.objects.filter(team_id__in={a.team_id for a in candidates}, enabled=True):
         policies.setdefault(policy.team_id, []).append(policy)
     return [
         alert.pk
         for alert in candidates
-        if any(policy.is_default or policy_matches(policy, alert) for policy in policies.get(alert.team_id, []))
+        if last_status.get(alert.pk, RunStatus.STOPPED) == RunStatus.STOPPED
+        and any(policy.is_default or policy_matches(policy, alert) for policy in policies.get(alert.team_id, []))
     ]
 
 
