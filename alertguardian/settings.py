@@ -266,9 +266,9 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 ESCALATION_SWEEP_INTERVAL_SECONDS = int(os.environ.get("ESCALATION_SWEEP_INTERVAL_SECONDS", "5"))
 # Channels for a user without a matching subscription (in_app is always added).
 ESCALATION_DEFAULT_CHANNELS = os.environ.get("ESCALATION_DEFAULT_CHANNELS", "in_app,email").split(",")
-# Dotted path of the SMS backend class; the default writes each message to the log.
 # Read in-app notifications are removed by the daily retention job after this many days.
 NOTIFICATION_RETENTION_DAYS = int(os.environ.get("NOTIFICATION_RETENTION_DAYS", "30"))
+# Dotted path of the SMS backend class; the default writes each message to the log.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "escalation.delivery.sms.LogSMSBackend")
 
 LOGGING = {
