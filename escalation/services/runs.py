@@ -70,10 +70,12 @@ def alert_needs_escalation(alert: Alert) -> bool:
 
 @transaction.atomic
 def run_start(*, alert_id: int, now: datetime | None = None) -> EscalationRun | None:
-    """Start escalating ``alert_id`` (idempotent: an active run is returned as it is).
+    """Start escalating ``alert_id`` once: the first run of an alert starts here, every later
+    one only through ``run_restart`` (an un-acknowledge or reopen).
 
-    The first step is performed at once, in this transaction. ``None`` when the alert does not
-    need escalation or its team has no policy for it.
+    Idempotent: a redelivered start message, or a severity raise after the run completed,
+    finds a run (active or finished) and changes nothing. The first step is performed at
+    once, in this transaction. ``None`` when nothing was started.
     """
     alert = _lock_alert(alert_id)
     if alert is None:
@@ -81,6 +83,8 @@ def run_start(*, alert_id: int, now: datetime | None = None) -> EscalationRun | 
     run = _lock_active_run(alert.pk)
     if run is not None:
         return run
+    if EscalationRun.objects.filter(alert_id=alert.pk).exists():
+        return None
     return _start(alert, now=now or timezone.now())
 
 
@@ -100,17 +104,38 @@ def run_stop(*, alert_id: int, reason: str, now: datetime | None = None) -> Esca
 
 @transaction.atomic
 def run_restart(*, alert_id: int, reason: str, now: datetime | None = None) -> EscalationRun | None:
-    """Un-acknowledge or reopen: stop the current run (if any) and start again from step one."""
+    """Un-acknowledge or reopen: stop the current run (if any) and start again from step one.
+
+    A restart answers one un-acknowledge/reopen: when the newest run already started after
+    the alert's latest one (a duplicated or redelivered restart message, or the sweeper
+    catching up with a restart that did happen), the active run is returned untouched.
+    """
     alert = _lock_alert(alert_id)
     if alert is None:
         return None
     now = now or timezone.now()
     run = _lock_active_run(alert.pk)
+    if not _retriggered_since_last_start(alert):
+        return run
     if run is not None:
         _finish(run, alert, status=RunStatus.STOPPED, reason=f"restarted ({reason})", now=now)
     if not alert_needs_escalation(alert):
         return None
     return _start(alert, now=now)
+
+
+def _retriggered_since_last_start(alert: Alert) -> bool:
+    """Was the alert un-acknowledged or reopened after its newest run started?
+
+    Compared by position in the alert's timeline (ids, under the alert's row lock), not by
+    clock: every start writes a "started" escalation entry in the same transaction.
+    """
+    events = alert.events.order_by("-id").values_list("id", flat=True)
+    last_retrigger = events.filter(kind__in=[AlertEventKind.UNACKNOWLEDGED, AlertEventKind.REOPENED]).first()
+    if last_retrigger is None:
+        return not EscalationRun.objects.filter(alert_id=alert.pk).exists()
+    last_start = events.filter(kind=AlertEventKind.ESCALATION, data__event="started").first()
+    return last_start is None or last_retrigger > last_start
 
 
 def _start(alert: Alert, *, now: datetime) -> EscalationRun | None:

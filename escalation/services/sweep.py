@@ -28,7 +28,7 @@ from alerts.models import Alert, AlertSource, AlertStatus
 from escalation.models import EscalationPolicy, EscalationRun, RunStatus
 from escalation.services.notifications import notifications_redeliver
 from escalation.services.routing import policy_matches
-from escalation.services.runs import run_advance, run_start
+from escalation.services.runs import run_advance, run_restart, run_start
 
 # A triggered alert this long without a run lost its start message (the normal start takes ms).
 START_GRACE = timedelta(seconds=10)
@@ -65,9 +65,10 @@ def overdue_runs(*, now: datetime, limit: int) -> list[tuple[int, str]]:
         return due
 
 
-def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
+def alerts_missing_a_run(*, now: datetime, limit: int) -> list[tuple[int, bool]]:
     """Triggered alerts older than the grace period, without an active run, whose last run (if
-    any) was stopped rather than completed, and for which a policy exists.
+    any) was stopped rather than completed, and for which a policy exists: (alert id, whether
+    it had a run before — then it lost a restart, not a start).
 
     Cheap on a large backlog: ``NOT EXISTS`` an active run uses the one-active-run-per-alert
     index, and the (rare) remaining candidates are checked in Python — their last run in one
@@ -95,7 +96,7 @@ def alerts_missing_a_run(*, now: datetime, limit: int) -> list[int]:
     for policy in EscalationPolicy.objects.filter(team_id__in={a.team_id for a in candidates}, enabled=True):
         policies.setdefault(policy.team_id, []).append(policy)
     return [
-        alert.pk
+        (alert.pk, alert.pk in last_status)
         for alert in candidates
         if last_status.get(alert.pk, RunStatus.STOPPED) == RunStatus.STOPPED
         and any(policy.is_default or policy_matches(policy, alert) for policy in policies.get(alert.team_id, []))
@@ -121,8 +122,13 @@ def runs_sweep(*, now: datetime | None = None, limit: int = 2000, budget_seconds
             break
         if run_advance(run_id=run_id, token=token, now=now) == "advanced":
             result.advanced += 1
-    for alert_id in alerts_missing_a_run(now=now or timezone.now(), limit=limit):
-        if run_start(alert_id=alert_id, now=now) is not None:
+    for alert_id, had_a_run in alerts_missing_a_run(now=now or timezone.now(), limit=limit):
+        # run_restart does nothing unless the alert was retriggered after its last run began.
+        if had_a_run:
+            started = run_restart(alert_id=alert_id, reason="lost restart", now=now)
+        else:
+            started = run_start(alert_id=alert_id, now=now)
+        if started is not None:
             result.started += 1
     result.redelivered = notifications_redeliver(now=now, limit=limit)
     return result

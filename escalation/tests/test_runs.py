@@ -199,11 +199,64 @@ def test_restart_while_a_run_is_active_replaces_it(oncall: OnCallTeam) -> None:
     alert = new_alert(oncall.team)
     old = run_start(alert_id=alert.pk, now=oncall.now)
     assert old is not None
+    retrigger(alert.pk)
     new = run_restart(alert_id=alert.pk, reason="unacknowledged", now=oncall.now)
     assert new is not None and new.pk != old.pk
     old.refresh_from_db()
     assert old.status == RunStatus.STOPPED and old.stop_reason.startswith("restarted")
     assert run_advance(run_id=old.pk, token=old.active_token, now=oncall.now + timedelta(hours=1)) == "stale"
+
+
+def retrigger(alert_id: int) -> None:
+    """What an un-acknowledge leaves in the timeline (without the stop it would also cause)."""
+    AlertEvent.objects.create(alert_id=alert_id, kind=AlertEventKind.UNACKNOWLEDGED)
+
+
+def test_a_duplicated_restart_message_leaves_the_new_run_alone(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    alert = new_alert(oncall.team)
+    first = run_start(alert_id=alert.pk, now=oncall.now)
+    assert first is not None
+    retrigger(alert.pk)
+    second = run_restart(alert_id=alert.pk, reason="unacknowledged", now=oncall.now)
+    assert second is not None and second.pk != first.pk
+    sent = Notification.objects.count()
+
+    again = run_restart(alert_id=alert.pk, reason="unacknowledged", now=oncall.now + timedelta(seconds=5))
+
+    assert again is not None and again.pk == second.pk
+    second.refresh_from_db()
+    assert second.status == RunStatus.ACTIVE and second.step_seq == 1
+    assert EscalationRun.objects.filter(alert=alert).count() == 2
+    assert Notification.objects.count() == sent
+
+
+def test_a_restart_without_a_retrigger_does_nothing(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60))
+    alert = new_alert(oncall.team)
+    run = run_start(alert_id=alert.pk, now=oncall.now)
+    assert run is not None
+    assert advance_at(run, 61, oncall.now) == "advanced"
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+
+    assert run_restart(alert_id=alert.pk, reason="unacknowledged", now=oncall.now + timedelta(minutes=5)) is None
+    assert EscalationRun.objects.filter(alert=alert).count() == 1
+
+
+def test_a_late_start_after_the_run_completed_does_not_escalate_again(oncall: OnCallTeam) -> None:
+    """A redelivered start message, or a severity raise, after the alert's run completed."""
+    policy_with_steps(oncall.team, notify_on_duty(window=60))
+    alert = new_alert(oncall.team)
+    run = run_start(alert_id=alert.pk, now=oncall.now)
+    assert run is not None
+    assert advance_at(run, 61, oncall.now) == "advanced"
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+
+    assert run_start(alert_id=alert.pk, now=oncall.now + timedelta(minutes=5)) is None
+    assert EscalationRun.objects.filter(alert=alert).count() == 1
+    assert len(inbox(oncall.first.pk)) == 1
 
 
 def test_start_is_idempotent(oncall: OnCallTeam) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, Severity
+from alerts.models import Alert, AlertEvent, AlertEventKind, Severity
 from escalation.models import EscalationRun, Notification, RunStatus
 from escalation.services.routing import policy_for_alert
 from escalation.services.runs import run_advance, run_start
@@ -86,8 +86,26 @@ def test_sweeper_starts_runs_whose_start_message_was_lost(oncall: OnCallTeam) ->
 def test_sweeper_restarts_a_retriggered_alert_whose_restart_message_was_lost(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60))
     alert = new_alert(oncall.team, updated_at=oncall.now - timedelta(minutes=1))
-    EscalationRun.objects.create(alert=alert, status=RunStatus.STOPPED, policy_snapshot={"steps": []})
+    stopped = EscalationRun.objects.create(alert=alert, status=RunStatus.STOPPED, policy_snapshot={"steps": []})
+    AlertEvent.objects.create(
+        alert=alert, kind=AlertEventKind.ESCALATION, data={"run_id": stopped.pk, "event": "started"}
+    )
+    # Stopped, and not un-acknowledged since: nothing to restart (e.g. metadata opt-in toggled).
+    assert runs_sweep(now=oncall.now).started == 0
+    AlertEvent.objects.create(alert=alert, kind=AlertEventKind.UNACKNOWLEDGED)
     assert runs_sweep(now=oncall.now).started == 1
+    assert runs_sweep(now=oncall.now).started == 0
+    assert EscalationRun.objects.filter(alert=alert, status=RunStatus.ACTIVE).count() == 1
+
+
+def test_sweeper_never_starts_a_second_run_after_one_completed(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60))
+    alert = new_alert(oncall.team, updated_at=oncall.now - timedelta(minutes=1))
+    run = run_start(alert_id=alert.pk, now=oncall.now - timedelta(minutes=1))
+    assert run is not None
+    assert run_advance(run_id=run.pk, token=run.active_token, now=oncall.now) == "advanced"
+    assert runs_sweep(now=oncall.now + timedelta(minutes=1)).started == 0
+    assert EscalationRun.objects.filter(alert=alert).count() == 1
 
 
 def test_sweeper_reenqueues_lost_deliveries(oncall: OnCallTeam) -> None:
