@@ -70,21 +70,42 @@ _publisher = _PublisherLoop()
 
 def publish_now(group: str, event: dict[str, Any]) -> None:
     """Send immediately. Only for callers already outside a transaction; prefer publish_on_commit."""
+    publish_many_now([(group, event)])
+
+
+def publish_many_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send ``(group, event)`` pairs concurrently and wait once (a batch of engine steps sends
+    hundreds: one round trip to Redis instead of one per event)."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
-    message = {"type": CONSUMER_MESSAGE_TYPE, "event": event}
+
+    async def send_all() -> None:
+        results = await asyncio.gather(
+            *(layer.group_send(group, {"type": CONSUMER_MESSAGE_TYPE, "event": event}) for group, event in messages),
+            return_exceptions=True,
+        )
+        for (group, _event), result in zip(messages, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.error("realtime publish to %s failed", group, exc_info=result)
+
     try:
         if isinstance(layer, InMemoryChannelLayer):
             # Its queues belong to the server's own loop, which async_to_sync reaches from a
             # request thread; it is embedded mode only (one process), so cost is no concern.
-            async_to_sync(layer.group_send)(group, message)
+            async_to_sync(send_all)()
         else:
-            _publisher.run(layer.group_send(group, message))
+            _publisher.run(send_all())
     except Exception:  # a live update is best-effort; the database already holds the truth
-        logger.exception("realtime publish to %s failed", group)
+        logger.exception("realtime publish of %d events failed", len(messages))
 
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:
     """Queue ``event`` for ``group``; it is sent when the current transaction commits."""
     transaction.on_commit(lambda: publish_now(group, event))
+
+
+def publish_many_on_commit(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Queue ``(group, event)`` pairs, sent together when the current transaction commits."""
+    if messages:
+        transaction.on_commit(lambda: publish_many_now(messages))

@@ -264,6 +264,8 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # --- Escalation ------------------------------------------------------------------------
 # How often the sweeper looks for overdue runs (the beat job's interval; editable in the admin).
 ESCALATION_SWEEP_INTERVAL_SECONDS = int(os.environ.get("ESCALATION_SWEEP_INTERVAL_SECONDS", "5"))
+# Extra workers a sweep enlists when more runs are overdue than one batch (a lost broker).
+ESCALATION_SWEEP_FANOUT = int(os.environ.get("ESCALATION_SWEEP_FANOUT", "3"))
 # Channels for a user without a matching subscription (in_app is always added).
 ESCALATION_DEFAULT_CHANNELS = os.environ.get("ESCALATION_DEFAULT_CHANNELS", "in_app,email").split(",")
 # Read in-app notifications are removed by the daily retention job after this many days.

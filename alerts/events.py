@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alertguardian.realtime import alert_group, publish_on_commit, team_group, user_group
+from alertguardian.realtime import alert_group, publish_many_on_commit, publish_on_commit, team_group, user_group
 from alerts.models import Alert
 
 EVENT_VERSION = 1
@@ -76,9 +76,15 @@ def alert_event(event_type: str, alert: Alert, data: dict[str, Any] | None = Non
 
 def publish_alert_event(event_type: str, alert: Alert, data: dict[str, Any] | None = None) -> None:
     """Queue the event for the team board and the alert's detail page, sent on commit."""
+    publish_many_on_commit(alert_event_messages(event_type, alert, data))
+
+
+def alert_event_messages(
+    event_type: str, alert: Alert, data: dict[str, Any] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The (group, event) pairs of one alert event: the team board and the alert's page."""
     event = alert_event(event_type, alert, data)
-    publish_on_commit(team_group(alert.team_id), event)
-    publish_on_commit(alert_group(alert.pk), event)
+    return [(team_group(alert.team_id), event), (alert_group(alert.pk), event)]
 
 
 USER_EVENT_TYPES = ("unread.count", "alert.broadcast")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alertguardian.realtime import publish_on_commit, user_group
+from alertguardian.realtime import publish_many_on_commit, publish_on_commit, user_group
 from escalation.models import Notification
 
 EVENT_VERSION = 1
@@ -30,15 +30,20 @@ def notification_public(notification: Notification) -> dict[str, Any]:
     }
 
 
-def publish_notification_created(notification: Notification, *, unread: int) -> None:
-    assert notification.recipient_id is not None
-    event = {
-        "type": "notification.created",
-        "version": EVENT_VERSION,
-        "notification": notification_public(notification),
-        "unread_notifications": unread,
-    }
-    publish_on_commit(user_group(notification.recipient_id), event)
+def publish_notifications_created(created: list[tuple[Notification, int]]) -> None:
+    """``notification.created`` for each (in-app notification, its recipient's unread count),
+    sent together on commit."""
+    messages = []
+    for notification, unread in created:
+        assert notification.recipient_id is not None
+        event = {
+            "type": "notification.created",
+            "version": EVENT_VERSION,
+            "notification": notification_public(notification),
+            "unread_notifications": unread,
+        }
+        messages.append((user_group(notification.recipient_id), event))
+    publish_many_on_commit(messages)
 
 
 def publish_notifications_read(user_id: int, ids: list[int], *, unread: int) -> None:

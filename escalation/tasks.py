@@ -13,9 +13,9 @@ from celery import shared_task
 
 @shared_task(name="escalation.run_step", ignore_result=True)
 def run_step(run_id: int, token: str) -> str:
-    from escalation.services.runs import run_advance
+    from escalation.services.timers import run_wake
 
-    return run_advance(run_id=run_id, token=token)
+    return run_wake(run_id=run_id, token=token)
 
 
 @shared_task(name="escalation.start_run", ignore_result=True)
@@ -46,6 +46,16 @@ def sweep_runs() -> dict[str, Any]:
     from escalation.services.sweep import runs_sweep
 
     return vars(runs_sweep(budget_seconds=settings.ESCALATION_SWEEP_INTERVAL_SECONDS))
+
+
+@shared_task(name="escalation.drain_runs", ignore_result=True)
+def drain_runs() -> int:
+    """Help a sweep that found a backlog: perform due runs for one sweep interval."""
+    from django.conf import settings
+
+    from escalation.services.timers import runs_drain
+
+    return runs_drain(budget_seconds=settings.ESCALATION_SWEEP_INTERVAL_SECONDS)[1]
 
 
 @shared_task(name="escalation.deliver_notification", ignore_result=True)

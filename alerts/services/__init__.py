@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alerts.services.broadcast import alert_broadcast
-from alerts.services.deadlines import alert_set_ack_deadline
+from alerts.services.deadlines import DeadlineChange, alert_set_ack_deadline, alerts_set_ack_deadlines
 from alerts.services.flights import IngestResult, flight_events_ingest
 from alerts.services.lifecycle import (
     Actor,
@@ -30,6 +30,7 @@ from alerts.services.user_state import (
 
 __all__ = [
     "Actor",
+    "DeadlineChange",
     "IngestResult",
     "RaiseResult",
     "actor_fields",
@@ -51,5 +52,6 @@ __all__ = [
     "alert_unacknowledge",
     "alert_undismiss",
     "alert_unread_counts_publish",
+    "alerts_set_ack_deadlines",
     "flight_events_ingest",
 ]

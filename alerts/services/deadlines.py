@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from alerts.events import publish_alert_event
+from alertguardian.realtime import publish_many_on_commit
+from alerts.events import alert_event_messages
 from alerts.models import Alert
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    alert: Alert  # locked by the caller
+    deadline: datetime | None
+    data: dict[str, Any] | None = None
 
 
 def alert_set_ack_deadline(*, alert: Alert, deadline: datetime | None, data: dict[str, Any] | None = None) -> Alert:
@@ -14,7 +23,22 @@ def alert_set_ack_deadline(*, alert: Alert, deadline: datetime | None, data: dic
 
     Not audited by itself: the caller (an escalation step) audits the step that moved it.
     """
-    alert.ack_deadline = deadline
-    alert.save(update_fields=["ack_deadline"])
-    publish_alert_event("alert.escalated", alert, data)
+    alerts_set_ack_deadlines([DeadlineChange(alert=alert, deadline=deadline, data=data)])
     return alert
+
+
+def alerts_set_ack_deadlines(changes: list[DeadlineChange]) -> None:
+    """``alert_set_ack_deadline`` for many alerts: one UPDATE, the live events sent together."""
+    if not changes:
+        return
+    for change in changes:
+        change.alert.ack_deadline = change.deadline
+    alerts = [change.alert for change in changes]
+    if len(alerts) == 1:
+        alerts[0].save(update_fields=["ack_deadline"])
+    else:
+        Alert.objects.bulk_update(alerts, ["ack_deadline"])
+    messages = []
+    for change in changes:
+        messages += alert_event_messages("alert.escalated", change.alert, change.data)
+    publish_many_on_commit(messages)

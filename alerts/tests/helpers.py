@@ -55,13 +55,14 @@ def make_cast():  # -> Cast (untyped: factories are typed as themselves)
 def published_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Record every live event (group, event) while still sending it through the real layer."""
     sent: list[tuple[str, dict[str, Any]]] = []
-    real = realtime.publish_now
+    real = realtime.publish_many_now
 
-    def spy(group: str, event: dict[str, Any]) -> None:
-        sent.append((group, event))
-        real(group, event)
+    def spy(messages: list[tuple[str, dict[str, Any]]]) -> None:
+        sent.extend(messages)
+        real(messages)
 
-    with mock.patch.object(realtime, "publish_now", spy):
+    # Every publish, one or many, ends in publish_many_now.
+    with mock.patch.object(realtime, "publish_many_now", spy):
         yield sent
 
 

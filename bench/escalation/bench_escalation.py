@@ -95,6 +95,9 @@ def scenario(db: dict[str, Any], *, schedule: bool, lead: float, spread: float) 
             Path(logs),
             ESCALATION_SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL),
             ESCALATION_DEFAULT_CHANNELS="in_app",
+            # The production configuration: DEBUG off (no per-query bookkeeping in the workers).
+            DEBUG="0",
+            SECRET_KEY="escalation-bench-" + "x" * 40,
         ) as cluster,
     ):
         cluster.run("manage.py", "migrate", "--noinput", "-v", "0")

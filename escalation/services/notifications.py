@@ -30,7 +30,7 @@ from alerts.models import Alert, AlertEventKind
 from alerts.services import alert_event_add
 from audit.services import AuditActor, audit_record
 from escalation.delivery.channels import SENDERS
-from escalation.events import publish_notification_created, publish_notifications_read
+from escalation.events import publish_notifications_created, publish_notifications_read
 from escalation.exceptions import NotificationNotFound
 from escalation.models import Channel, EscalationRun, Notification, NotificationStatus
 from escalation.selectors import (
@@ -125,8 +125,7 @@ def notifications_create_many(specs: list[NotificationSpec]) -> list[Notificatio
     inbox = [row for row in fresh if row.channel == Channel.IN_APP and row.recipient_id is not None]
     if inbox:
         unread = notification_unread_counts(user_ids={row.recipient_id for row in inbox if row.recipient_id})
-        for row in inbox:
-            publish_notification_created(row, unread=unread.get(row.recipient_id or 0, 0))
+        publish_notifications_created([(row, unread.get(row.recipient_id or 0, 0)) for row in inbox])
     for row in fresh:
         if row.channel != Channel.IN_APP:
             _schedule_delivery(row.pk)

@@ -27,10 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import on_call_agents, team_staff
 from alerts.models import Alert, AlertEventKind, AlertSource, AlertStatus
-from alerts.services import alert_event_add, alert_set_ack_deadline
-from audit.services import AuditActor, audit_record
 from escalation import signals
 from escalation.models import (
     DEFAULT_ACK_WINDOW_SECONDS,
@@ -40,11 +37,10 @@ from escalation.models import (
     RunStatus,
     StepKind,
 )
-from escalation.selectors import channels_for_recipients
-from escalation.services.notifications import NotificationSpec, notifications_create, notifications_create_many
+from escalation.services.notifications import NotificationSpec, notifications_create
 from escalation.services.routing import policy_for_alert
+from escalation.services.step_batch import StepBatch
 
-ENGINE_ACTOR = AuditActor(label="escalation")
 # Steps without a delay (repeat, fallback, webhook, nobody to notify) run back to back in one
 # transaction; this bounds a pathological policy. Repeats are bounded by their own limit anyway.
 MAX_STEPS_PER_ADVANCE = 100
@@ -85,7 +81,7 @@ def run_start(*, alert_id: int, now: datetime | None = None) -> EscalationRun | 
         return run
     if EscalationRun.objects.filter(alert_id=alert.pk).exists():
         return None
-    return _start(alert, now=now or timezone.now())
+    return _start_alone(alert, now=now or timezone.now())
 
 
 @transaction.atomic
@@ -98,7 +94,9 @@ def run_stop(*, alert_id: int, reason: str, now: datetime | None = None) -> Esca
     run = _lock_active_run(alert.pk)
     if run is None:
         return None
-    _finish(run, alert, status=RunStatus.STOPPED, reason=reason, now=now or timezone.now())
+    batch = StepBatch(now=now or timezone.now())
+    _finish(run, alert, batch, status=RunStatus.STOPPED, reason=reason)
+    batch.flush()
     return run
 
 
@@ -118,10 +116,11 @@ def run_restart(*, alert_id: int, reason: str, now: datetime | None = None) -> E
     if not _retriggered_since_last_start(alert):
         return run
     if run is not None:
-        _finish(run, alert, status=RunStatus.STOPPED, reason=f"restarted ({reason})", now=now)
-    if not alert_needs_escalation(alert):
-        return None
-    return _start(alert, now=now)
+        # Written before the new run is created: only one run per alert may be active.
+        batch = StepBatch(now=now)
+        _finish(run, alert, batch, status=RunStatus.STOPPED, reason=f"restarted ({reason})")
+        batch.flush()
+    return _start_alone(alert, now=now)
 
 
 def _retriggered_since_last_start(alert: Alert) -> bool:
@@ -138,7 +137,14 @@ def _retriggered_since_last_start(alert: Alert) -> bool:
     return last_start is None or last_retrigger > last_start
 
 
-def _start(alert: Alert, *, now: datetime) -> EscalationRun | None:
+def _start_alone(alert: Alert, *, now: datetime) -> EscalationRun | None:
+    batch = StepBatch(now=now)
+    run = _start(alert, batch)
+    batch.flush()
+    return run
+
+
+def _start(alert: Alert, batch: StepBatch) -> EscalationRun | None:
     if not alert_needs_escalation(alert):
         return None
     policy = policy_for_alert(alert)
@@ -153,20 +159,18 @@ def _start(alert: Alert, *, now: datetime) -> EscalationRun | None:
                 alert=alert,
                 policy=policy,
                 policy_snapshot=snapshot,
-                next_run_at=now,
+                next_run_at=batch.now,
                 active_token=new_token(),
-                started_at=now,
+                started_at=batch.now,
             )
     except IntegrityError:  # another start won; we hold the alert lock, so this is rare
         return _lock_active_run(alert.pk)
-    alert_event_add(
-        alert=alert,
-        kind=AlertEventKind.ESCALATION,
-        actor=ENGINE_ACTOR,
-        message=f"Escalation started with policy “{policy.name}”",
-        data={"run_id": run.pk, "event": "started", "policy_id": policy.pk, "steps": len(snapshot["steps"])},
+    batch.timeline(
+        alert,
+        f"Escalation started with policy “{policy.name}”",
+        {"run_id": run.pk, "event": "started", "policy_id": policy.pk, "steps": len(snapshot["steps"])},
     )
-    _advance(run, alert, now=now, started=True)
+    _advance(run, alert, batch, started=True)
     return run
 
 
@@ -177,23 +181,40 @@ def run_advance(*, run_id: int, token: str, now: datetime | None = None) -> str:
     """Perform the run's due step(s) if ``token`` is current; returns what happened:
     ``advanced``, ``stale`` (old token / not active / gone), ``early`` (not due yet:
     rescheduled) or ``stopped`` (the alert no longer needs escalation)."""
-    alert_id = EscalationRun.objects.filter(pk=run_id).values_list("alert_id", flat=True).first()
-    if alert_id is None:
-        return "stale"
+    return runs_perform([(run_id, token)], now=now).get(run_id, "stale")
+
+
+def runs_perform(claims: list[tuple[int, str]], *, now: datetime | None = None) -> dict[int, str]:
+    """``run_advance`` for many (run id, token) pairs in one transaction; the outcome per run.
+
+    The alerts are locked first, then the runs, each set in id order — the order every
+    writer of runs follows, so batches and single starts/stops never deadlock. A run whose
+    token moved on since it was claimed is ``stale`` and left alone.
+    """
+    tokens = dict(claims)
+    if not tokens:
+        return {}
+    alert_ids = list(EscalationRun.objects.filter(pk__in=tokens).values_list("alert_id", flat=True))
     with transaction.atomic():
-        alert = _lock_alert(alert_id)
-        run = EscalationRun.objects.select_for_update().filter(pk=run_id).first()
-        if alert is None or run is None or run.status != RunStatus.ACTIVE or run.active_token != token:
-            return "stale"
-        now = now or timezone.now()
-        if run.next_run_at is not None and run.next_run_at > now:
-            _schedule(run)  # the message came early (clock skew): wake up again when it is due
-            return "early"
-        if not alert_needs_escalation(alert):
-            _finish(run, alert, status=RunStatus.STOPPED, reason=f"alert {alert.status}", now=now)
-            return "stopped"
-        _advance(run, alert, now=now)
-        return "advanced"
+        alerts = {alert.pk: alert for alert in Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk")}
+        runs = list(EscalationRun.objects.select_for_update().filter(pk__in=tokens).order_by("pk"))
+        batch = StepBatch(now=now or timezone.now())
+        outcomes = {run.pk: _perform_due(run, alerts.get(run.alert_id), tokens[run.pk], batch) for run in runs}
+        batch.flush()
+    return outcomes
+
+
+def _perform_due(run: EscalationRun, alert: Alert | None, token: str, batch: StepBatch) -> str:
+    if alert is None or run.status != RunStatus.ACTIVE or run.active_token != token:
+        return "stale"
+    if run.next_run_at is not None and run.next_run_at > batch.now:
+        batch.wake(run)  # the message came early (clock skew): wake up again when it is due
+        return "early"
+    if not alert_needs_escalation(alert):
+        _finish(run, alert, batch, status=RunStatus.STOPPED, reason=f"alert {alert.status}")
+        return "stopped"
+    _advance(run, alert, batch)
+    return "advanced"
 
 
 @dataclass
@@ -204,8 +225,9 @@ class StepOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _advance(run: EscalationRun, alert: Alert, *, now: datetime, started: bool = False) -> None:
-    """Perform every step due at ``now`` (alert and run rows locked by the caller)."""
+def _advance(run: EscalationRun, alert: Alert, batch: StepBatch, *, started: bool = False) -> None:
+    """Perform every step due at ``batch.now`` (alert and run rows locked by the caller)."""
+    now = batch.now
     steps: list[dict[str, Any]] = run.policy_snapshot.get("steps", [])
     performed: list[dict[str, Any]] = []
     for _ in range(MAX_STEPS_PER_ADVANCE):
@@ -216,7 +238,7 @@ def _advance(run: EscalationRun, alert: Alert, *, now: datetime, started: bool =
         step = steps[run.current_step]
         due_at = run.next_run_at or now
         run.step_seq += 1
-        outcome = _perform(step, run=run, alert=alert, now=now)
+        outcome = _perform(step, run=run, alert=alert, batch=batch)
         lateness_ms = max(0, int((now - due_at).total_seconds() * 1000))
         details = {
             "run_id": run.pk,
@@ -229,89 +251,55 @@ def _advance(run: EscalationRun, alert: Alert, *, now: datetime, started: bool =
             "lateness_ms": lateness_ms,
             **outcome.details,
         }
-        alert_event_add(
-            alert=alert, kind=AlertEventKind.ESCALATION, actor=ENGINE_ACTOR, message=outcome.message, data=details
-        )
+        batch.timeline(alert, outcome.message, details)
         performed.append(details)
         run.current_step = outcome.next_position if outcome.next_position is not None else run.current_step + 1
         run.next_run_at = now + outcome.delay
     if run.current_step >= len(steps) and (run.next_run_at is None or run.next_run_at <= now):
-        _finish(run, alert, status=RunStatus.COMPLETED, reason="all steps done", now=now, performed=performed)
+        _finish(run, alert, batch, status=RunStatus.COMPLETED, reason="all steps done", performed=performed)
         return
     run.active_token = new_token()
     run.swept_at = None
-    run.save(update_fields=["current_step", "step_seq", "repeat_counts", "next_run_at", "active_token", "swept_at"])
+    batch.save(run)
     last = performed[-1] if performed else {}
-    alert_set_ack_deadline(
-        alert=alert,
-        deadline=run.next_run_at,
-        data={
-            "run_id": run.pk,
-            "step_seq": run.step_seq,
-            "kind": last.get("kind"),
-            "next_step_at": _iso(run.next_run_at),
-        },
+    batch.deadline(
+        alert,
+        run.next_run_at,
+        {"run_id": run.pk, "step_seq": run.step_seq, "kind": last.get("kind"), "next_step_at": _iso(run.next_run_at)},
     )
-    audit_record(
-        actor=ENGINE_ACTOR,
-        action="escalation.run_started" if started else "escalation.steps_performed",
-        target=run,
-        data={"alert_id": alert.pk, "steps": performed, "next_run_at": _iso(run.next_run_at)},
+    batch.audit(
+        "escalation.run_started" if started else "escalation.steps_performed",
+        run,
+        {"alert_id": alert.pk, "steps": performed, "next_run_at": _iso(run.next_run_at)},
     )
-    _schedule(run)
+    batch.wake(run)
 
 
 def _finish(
     run: EscalationRun,
     alert: Alert,
+    batch: StepBatch,
     *,
     status: str,
     reason: str,
-    now: datetime,
     performed: list[dict[str, Any]] | None = None,
 ) -> None:
     run.status = status
     run.stop_reason = reason[:40]
-    run.finished_at = now
+    run.finished_at = batch.now
     run.next_run_at = None
     run.active_token = ""
-    run.save(
-        update_fields=[
-            "status",
-            "stop_reason",
-            "finished_at",
-            "next_run_at",
-            "active_token",
-            "current_step",
-            "step_seq",
-            "repeat_counts",
-        ]
-    )
+    run.swept_at = None
+    batch.save(run)
     verb = "completed: every step was taken" if status == RunStatus.COMPLETED else f"stopped: {reason}"
-    alert_event_add(
-        alert=alert,
-        kind=AlertEventKind.ESCALATION,
-        actor=ENGINE_ACTOR,
-        message=f"Escalation {verb}",
-        data={"run_id": run.pk, "event": status, "reason": reason, "step_seq": run.step_seq},
+    batch.timeline(
+        alert,
+        f"Escalation {verb}",
+        {"run_id": run.pk, "event": status, "reason": reason, "step_seq": run.step_seq},
     )
-    if alert.ack_deadline is not None:
-        alert_set_ack_deadline(alert=alert, deadline=None, data={"run_id": run.pk, "event": status})
-    audit_record(
-        actor=ENGINE_ACTOR,
-        action=f"escalation.run_{status}",
-        target=run,
-        data={"alert_id": alert.pk, "reason": reason, "steps": performed or []},
-    )
-
-
-def _schedule(run: EscalationRun) -> None:
-    from escalation.tasks import run_step
-
-    kwargs = {"run_id": run.pk, "token": run.active_token}
-    eta = run.next_run_at
-    # robust: with the broker down the step is committed and the sweeper wakes the run instead.
-    transaction.on_commit(lambda: run_step.apply_async(kwargs=kwargs, eta=eta), robust=True)
+    if alert.ack_deadline is not None or alert.pk in batch.deadlines:
+        batch.deadline(alert, None, {"run_id": run.pk, "event": status})
+    batch.audit(f"escalation.run_{status}", run, {"alert_id": alert.pk, "reason": reason, "steps": performed or []})
 
 
 def _lock_alert(alert_id: int) -> Alert | None:
@@ -329,10 +317,10 @@ def _iso(value: datetime | None) -> str | None:
 # --- the step kinds -------------------------------------------------------------------------
 
 
-def _perform(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: datetime) -> StepOutcome:
+def _perform(step: dict[str, Any], *, run: EscalationRun, alert: Alert, batch: StepBatch) -> StepOutcome:
     kind = step.get("kind")
     if kind in NOTIFY_KINDS:
-        return _notify(step, run=run, alert=alert, now=now)
+        return _notify(step, run=run, alert=alert, batch=batch)
     if kind == StepKind.WAIT:
         seconds = int(step.get("wait_seconds") or 0)
         return StepOutcome(message=f"Waiting {_duration(seconds)}", delay=timedelta(seconds=seconds))
@@ -345,17 +333,17 @@ def _perform(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: dat
     return StepOutcome(message=f"Skipped a step of unknown kind {kind!r}", details={"skipped": True})
 
 
-def _recipients(step: dict[str, Any], *, alert: Alert, now: datetime) -> list[User]:
+def _recipients(step: dict[str, Any], *, alert: Alert, batch: StepBatch) -> list[User]:
     kind = step["kind"]
     if kind == StepKind.NOTIFY_ON_DUTY:
-        return on_call_agents(team_id=alert.team_id, at=now)
+        return batch.on_duty(alert.team_id)
     if kind == StepKind.NOTIFY_USER:
-        return list(team_staff(team_id=alert.team_id).filter(pk=step.get("target_user_id") or 0))
-    return list(team_staff(team_id=alert.team_id, roles=[step.get("target_role") or ""]))
+        return batch.staff(alert.team_id, user_id=step.get("target_user_id") or -1)
+    return batch.staff(alert.team_id, role=step.get("target_role") or "-")
 
 
-def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: datetime) -> StepOutcome:
-    recipients = _recipients(step, alert=alert, now=now)
+def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, batch: StepBatch) -> StepOutcome:
+    recipients = _recipients(step, alert=alert, batch=batch)
     if not recipients:
         return StepOutcome(
             message="Nobody to notify for this step; moving on", details={"recipients": [], "nobody": True}
@@ -363,11 +351,11 @@ def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: date
     window = int(step.get("ack_window_seconds") or DEFAULT_ACK_WINDOW_SECONDS)
     explicit = [channel for channel in step.get("channels") or [] if channel in Channel.values]
     # Explicit step channels replace the subscriptions (no need to read them).
-    subscribed = {} if explicit else channels_for_recipients(recipients, alert_type=alert.type, severity=alert.severity)
+    subscribed = {} if explicit else batch.channels(recipients, alert_type=alert.type, severity=alert.severity)
     title = f"[{alert.get_severity_display()}] {alert.title}"
     body = f"{alert.message}\n\nAcknowledge within {_duration(window)} or the alert escalates.".strip()
     sent: list[dict[str, Any]] = []
-    specs: list[NotificationSpec] = []
+    specs = batch.notifications
     for user in recipients:
         channels = (
             [Channel.IN_APP.value, *[c for c in explicit if c != Channel.IN_APP]] if explicit else subscribed[user.pk]
@@ -387,7 +375,6 @@ def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, now: date
             for channel in channels
         ]
         sent.append({"user_id": user.pk, "email": user.email, "channels": channels})
-    notifications_create_many(specs)
     who = ", ".join(f"{entry['email']} ({'/'.join(entry['channels'])})" for entry in sent)
     return StepOutcome(
         message=f"Notified {who}; {_duration(window)} to acknowledge",

@@ -7,13 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertEventKind, Severity
 from escalation.models import EscalationRun, Notification, RunStatus
 from escalation.services.routing import policy_for_alert
 from escalation.services.runs import run_advance, run_start
-from escalation.services.sweep import overdue_runs, runs_sweep
+from escalation.services.sweep import runs_sweep
+from escalation.services.timers import CLAIM_TTL, run_wake, runs_claim_due, runs_perform_due
 from escalation.tests.conftest import OnCallTeam
 from escalation.tests.factories import new_alert, notify_on_duty, notify_role, policy_with_steps
 
@@ -174,20 +176,81 @@ def test_the_periodic_sweep_performs_overdue_steps(oncall: OnCallTeam) -> None:
     assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
 
 
-def test_sweeps_side_by_side_take_disjoint_runs_and_release_what_they_did_not_reach(oncall: OnCallTeam) -> None:
+def test_claims_side_by_side_take_disjoint_runs_and_lapse_when_the_claimer_died(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
     runs = [run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now) for _ in range(3)]
     later = oncall.now + timedelta(seconds=90)
 
-    claimed = overdue_runs(now=later, limit=2)
+    claimed = runs_claim_due(now=later, limit=2)
     assert len(claimed) == 2
-    assert [pk for pk, _ in overdue_runs(now=later, limit=10)] == [
+    assert [pk for pk, _ in runs_claim_due(now=later, limit=10)] == [
         run.pk for run in runs if run and run.pk not in {pk for pk, _ in claimed}
-    ]  # a second sweep meanwhile: only the unclaimed one
-    assert overdue_runs(now=later + timedelta(seconds=61), limit=10) != []  # a dead sweep's claims lapse
+    ]  # a second worker meanwhile: only the unclaimed one
+    assert runs_claim_due(now=later, limit=10) == []
+    assert len(runs_claim_due(now=later + CLAIM_TTL + timedelta(seconds=1), limit=10)) == 3  # dead claims lapse
 
     EscalationRun.objects.update(swept_at=None)
-    out_of_time = runs_sweep(now=later, budget_seconds=0)  # no time left: nothing done, all released
-    assert (out_of_time.overdue, out_of_time.advanced) == (3, 0)
+    out_of_time = runs_sweep(now=later, budget_seconds=0)  # no time left: nothing claimed
+    assert (out_of_time.overdue, out_of_time.advanced) == (0, 0)
     assert not EscalationRun.objects.filter(swept_at__isnull=False).exists()
     assert runs_sweep(now=later).advanced == 3
+    assert not EscalationRun.objects.filter(swept_at__isnull=False).exists()  # a step ends the claim
+
+
+def test_one_batch_performs_every_due_run_with_one_entry_each(oncall: OnCallTeam) -> None:
+    from audit.models import AuditEntry
+    from audit.services import audit_chain_verify
+
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    runs = [run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now) for _ in range(5)]
+    later = oncall.now + timedelta(seconds=61)
+
+    outcomes = runs_perform_due(now=later)
+
+    assert outcomes == {run.pk: "advanced" for run in runs if run}
+    for run in runs:
+        assert run is not None
+        run.refresh_from_db()
+        assert (run.status, run.step_seq) == (RunStatus.COMPLETED, 2) or (run.step_seq, run.current_step) == (2, 2)
+        steps = AlertEvent.objects.filter(alert_id=run.alert_id, kind="escalation", data__event="step")
+        assert steps.count() == 2
+        assert Notification.objects.filter(run=run, recipient=oncall.admin, channel="in_app").count() == 1
+        assert AuditEntry.objects.filter(target_type="escalation.escalationrun", target_id=str(run.pk)).count() == 2
+    assert audit_chain_verify()[1] is None  # the batch's entries are chained in order
+
+
+def test_a_batch_costs_the_same_number_of_queries_for_3_or_30_runs(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    later = oncall.now + timedelta(seconds=61)
+
+    def queries_for(count: int) -> int:
+        for _ in range(count):
+            run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now)
+        with CaptureQueriesContext(connection) as captured:
+            assert len(runs_perform_due(now=later)) == count
+        return len(captured)
+
+    few, many = queries_for(3), queries_for(30)
+    # SQLite splits the 120 notifications' INSERT in two (its limit on query parameters).
+    assert many == few or (connection.vendor == "sqlite" and many == few + 1)
+    assert few <= 22
+
+
+def test_a_timer_message_performs_every_due_run_and_the_others_find_theirs_stale(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=1), notify_role("admin", window=60))
+    runs = [run_start(alert_id=new_alert(oncall.team).pk, now=timezone.now() - timedelta(seconds=5)) for _ in range(3)]
+    tokens = [(run.pk, run.active_token) for run in runs if run]
+
+    assert run_wake(run_id=tokens[1][0], token=tokens[1][1]) == "advanced"
+
+    assert [run_wake(run_id=pk, token=token) for pk, token in tokens] == ["stale"] * 3
+    assert [EscalationRun.objects.get(pk=pk).step_seq for pk, _ in tokens] == [2, 2, 2]
+
+
+def test_an_early_timer_message_changes_nothing(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=3600))
+    run = run_start(alert_id=new_alert(oncall.team).pk)
+    assert run is not None
+    assert run_wake(run_id=run.pk, token=run.active_token) == "early"
+    run.refresh_from_db()
+    assert run.step_seq == 1 and run.swept_at is None

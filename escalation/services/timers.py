@@ -1,0 +1,94 @@
+"""Who performs a due step: the run's own timer message, or whoever gets there first.
+
+A run's ``run_step`` message (``eta`` = its ``next_run_at``) is a wake-up call. The worker
+that receives it does not perform just that run: it claims every run that is due by now
+(oldest first, up to ``BATCH_SIZE``) and performs them in one transaction
+(``runs_perform``). With 10,000 runs due over a minute that turns 167 transactions a second
+into a few, and under a backlog the batches grow by themselves. The messages of runs that a
+batch already performed find their token stale and cost one indexed read.
+
+Claims: ``FOR UPDATE SKIP LOCKED`` plus a ``swept_at`` mark, in a short transaction of their
+own, so two workers (or a worker and the sweeper) take disjoint runs and nobody waits behind
+a batch in progress. A claim ends when the run moves (the step clears it) or, if the
+claimer died, after ``CLAIM_TTL``; correctness never depends on it — the token, checked
+under the row locks, is what makes a step happen once.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from escalation.models import EscalationRun, RunStatus
+from escalation.services.runs import runs_perform
+
+# Runs performed in one transaction: large enough to amortise, small enough that a batch
+# holds its row locks well under a second.
+BATCH_SIZE = 100
+# A claim lapses after this: its claimer died (a batch takes well under a second).
+CLAIM_TTL = timedelta(seconds=15)
+
+
+def runs_claim_due(*, now: datetime, limit: int = BATCH_SIZE) -> list[tuple[int, str]]:
+    """Claim up to ``limit`` active runs due at ``now``, oldest first: (run id, token).
+
+    Rows locked by a step being performed are skipped, and so are runs claimed less than
+    ``CLAIM_TTL`` ago.
+    """
+    with transaction.atomic():
+        qs = EscalationRun.objects.filter(status=RunStatus.ACTIVE, next_run_at__lte=now).filter(
+            Q(swept_at__isnull=True) | Q(swept_at__lte=now - CLAIM_TTL)
+        )
+        qs = qs.order_by("next_run_at")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        due = list(qs.values_list("pk", "active_token")[:limit])
+        if due:
+            EscalationRun.objects.filter(pk__in=[pk for pk, _ in due]).update(swept_at=now)
+        return due
+
+
+def runs_perform_due(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> dict[int, str]:
+    """Claim one batch of due runs and perform it; the outcome per run."""
+    now = now or timezone.now()
+    return runs_perform(runs_claim_due(now=now, limit=limit), now=now)
+
+
+def runs_drain(*, budget_seconds: float | None, now: datetime | None = None) -> tuple[int, int]:
+    """Perform due runs batch after batch until none is left or ``budget_seconds`` is spent.
+
+    Returns (runs claimed, runs advanced). ``now`` is for tests (controlled time).
+    """
+    deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
+    claimed = advanced = 0
+    while deadline is None or time.monotonic() < deadline:
+        outcomes = runs_perform_due(now=now)
+        if not outcomes:
+            break
+        claimed += len(outcomes)
+        advanced += sum(1 for outcome in outcomes.values() if outcome in ("advanced", "stopped"))
+    return claimed, advanced
+
+
+def run_wake(*, run_id: int, token: str) -> str:
+    """A run's timer message: perform it, and every other run that is due, now.
+
+    ``stale`` (the token moved on: a batch, the sweeper or a stop got there first),
+    ``early`` (rescheduled for its due time), else the outcome of this run in the batch that
+    was performed (``claimed`` when another worker's batch has it).
+    """
+    row = EscalationRun.objects.filter(pk=run_id).values_list("status", "active_token", "next_run_at").first()
+    if row is None or row[0] != RunStatus.ACTIVE or row[1] != token:
+        return "stale"
+    now = timezone.now()
+    if row[2] is not None and row[2] > now:
+        from escalation.tasks import run_step
+
+        # Early (clock skew between hosts): another wake-up at the due time; a spare one is harmless.
+        run_step.apply_async(kwargs={"run_id": run_id, "token": token}, eta=row[2])
+        return "early"
+    return runs_perform_due(now=now).get(run_id, "claimed")
