@@ -11,11 +11,11 @@ from typing import Any
 from celery import shared_task
 
 
-@shared_task(name="escalation.run_step", ignore_result=True)
-def run_step(run_id: int, token: str) -> str:
-    from escalation.services.timers import run_wake
+@shared_task(name="escalation.wake_runs", ignore_result=True)
+def wake_runs(runs: list[tuple[int, str]]) -> dict[int, str]:
+    from escalation.services.timers import runs_wake
 
-    return run_wake(run_id=run_id, token=token)
+    return runs_wake([(run_id, token) for run_id, token in runs])
 
 
 @shared_task(name="escalation.start_run", ignore_result=True)

@@ -33,11 +33,12 @@ def alerts_set_ack_deadlines(changes: list[DeadlineChange]) -> None:
         return
     for change in changes:
         change.alert.ack_deadline = change.deadline
-    alerts = [change.alert for change in changes]
-    if len(alerts) == 1:
-        alerts[0].save(update_fields=["ack_deadline"])
-    else:
-        Alert.objects.bulk_update(alerts, ["ack_deadline"])
+    # A batch of steps mostly sets one deadline (same instant, same window): one UPDATE each.
+    by_deadline: dict[datetime | None, list[int]] = {}
+    for change in changes:
+        by_deadline.setdefault(change.deadline, []).append(change.alert.pk)
+    for deadline, alert_ids in by_deadline.items():
+        Alert.objects.filter(pk__in=alert_ids).update(ack_deadline=deadline)
     messages = []
     for change in changes:
         messages += alert_event_messages("alert.escalated", change.alert, change.data)

@@ -47,7 +47,7 @@ from django.utils import timezone
 from alerts.models import Alert
 from escalation.models import EscalationPolicy, EscalationRun
 from escalation.services.runs import new_token
-from escalation.tasks import run_step
+from escalation.tasks import wake_runs
 from accounts.models import Team
 
 runs, lead, spread, schedule = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "1"
@@ -70,7 +70,7 @@ created = EscalationRun.objects.bulk_create(
 )
 if schedule:
     for run in created:
-        run_step.apply_async(kwargs={"run_id": run.pk, "token": run.active_token}, eta=run.next_run_at)
+        wake_runs.apply_async(kwargs={"runs": [(run.pk, run.active_token)]}, eta=run.next_run_at)
 print(json.dumps({"seeded": len(created)}))
 """
 

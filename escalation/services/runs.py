@@ -196,7 +196,9 @@ def runs_perform(claims: list[tuple[int, str]], *, now: datetime | None = None) 
         return {}
     alert_ids = list(EscalationRun.objects.filter(pk__in=tokens).values_list("alert_id", flat=True))
     with transaction.atomic():
-        alerts = {alert.pk: alert for alert in Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk")}
+        alerts = {
+            alert.pk: alert for alert in Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk")
+        }
         runs = list(EscalationRun.objects.select_for_update().filter(pk__in=tokens).order_by("pk"))
         batch = StepBatch(now=now or timezone.now())
         outcomes = {run.pk: _perform_due(run, alerts.get(run.alert_id), tokens[run.pk], batch) for run in runs}

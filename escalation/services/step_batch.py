@@ -9,11 +9,12 @@ that every step of a batch shares (the agents on duty, their subscriptions) are 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import User
 from accounts.selectors import on_call_agents, team_staff
@@ -105,11 +106,7 @@ class StepBatch:
         """Write everything collected, inside the caller's transaction (once per batch)."""
         AlertEvent.objects.bulk_create(self.events)
         notifications_create_many(self.notifications)
-        runs = list(self.runs.values())
-        if len(runs) == 1:
-            runs[0].save(update_fields=RUN_STATE_FIELDS)
-        elif runs:
-            EscalationRun.objects.bulk_update(runs, RUN_STATE_FIELDS)
+        _save_runs(list(self.runs.values()))
         alerts_set_ack_deadlines(list(self.deadlines.values()))
         audit_record_many(self.audits)
         if self.wakeups:
@@ -118,8 +115,56 @@ class StepBatch:
             transaction.on_commit(lambda: _send_wakeups(wakeups), robust=True)
 
 
-def _send_wakeups(wakeups: dict[int, tuple[str, datetime | None]]) -> None:
-    from escalation.tasks import run_step
+# PostgreSQL: one UPDATE … FROM (VALUES …) for the batch. (bulk_update's CASE per field and
+# row cost 3.4 ms of CPU per run to build: half of a step.) The casts type the VALUES columns.
+_RUN_COLUMNS = [
+    ("status", "text"),
+    ("stop_reason", "text"),
+    ("finished_at", "timestamptz"),
+    ("current_step", "integer"),
+    ("step_seq", "integer"),
+    ("repeat_counts", "jsonb"),
+    ("next_run_at", "timestamptz"),
+    ("active_token", "text"),
+    ("swept_at", "timestamptz"),
+]
+assert [name for name, _ in _RUN_COLUMNS] == RUN_STATE_FIELDS
 
+
+def _save_runs(runs: list[EscalationRun]) -> None:
+    if not runs:
+        return
+    if len(runs) == 1:
+        runs[0].save(update_fields=RUN_STATE_FIELDS)
+        return
+    if connection.vendor != "postgresql":  # embedded mode (SQLite): few runs at a time
+        EscalationRun.objects.bulk_update(runs, RUN_STATE_FIELDS)
+        return
+    table = EscalationRun._meta.db_table
+    names = ", ".join(name for name, _ in _RUN_COLUMNS)
+    assignments = ", ".join(f"{name} = v.{name}::{cast}" for name, cast in _RUN_COLUMNS)
+    row = "(" + ", ".join(["%s"] * (len(_RUN_COLUMNS) + 1)) + ")"
+    params: list[Any] = []
+    for run in runs:
+        params.append(run.pk)
+        for name, _ in _RUN_COLUMNS:
+            value = getattr(run, name)
+            params.append(json.dumps(value) if name == "repeat_counts" else value)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS r SET {assignments} FROM (VALUES {', '.join([row] * len(runs))}) "  # noqa: S608
+            f"AS v(id, {names}) WHERE r.id = v.id::bigint",
+            params,
+        )
+
+
+def _send_wakeups(wakeups: dict[int, tuple[str, datetime | None]]) -> None:
+    """One message per due time: the runs of a batch that share their next due time (the
+    same ack window from the same instant) wake up together."""
+    from escalation.tasks import wake_runs
+
+    by_due: dict[datetime | None, list[tuple[int, str]]] = {}
     for run_id, (token, eta) in wakeups.items():
-        run_step.apply_async(kwargs={"run_id": run_id, "token": token}, eta=eta)
+        by_due.setdefault(eta, []).append((run_id, token))
+    for eta, runs in by_due.items():
+        wake_runs.apply_async(kwargs={"runs": runs}, eta=eta)

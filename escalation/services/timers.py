@@ -1,11 +1,12 @@
 """Who performs a due step: the run's own timer message, or whoever gets there first.
 
-A run's ``run_step`` message (``eta`` = its ``next_run_at``) is a wake-up call. The worker
-that receives it does not perform just that run: it claims every run that is due by now
-(oldest first, up to ``BATCH_SIZE``) and performs them in one transaction
-(``runs_perform``). With 10,000 runs due over a minute that turns 167 transactions a second
-into a few, and under a backlog the batches grow by themselves. The messages of runs that a
-batch already performed find their token stale and cost one indexed read.
+A ``wake_runs`` message (``eta`` = the runs' ``next_run_at``; one per batch and due time,
+carrying each run's id and token) is a wake-up call. The worker that receives it does not
+perform just those runs: it claims every run that is due by now (oldest first, up to
+``BATCH_SIZE`` at a time) and performs them in one transaction each (``runs_perform``). With
+10,000 runs due over a minute that turns 167 transactions a second into a few, and under a
+backlog the batches grow by themselves. Messages of runs that a batch already performed find
+their token stale and cost one indexed read.
 
 Claims: ``FOR UPDATE SKIP LOCKED`` plus a ``swept_at`` mark, in a short transaction of their
 own, so two workers (or a worker and the sweeper) take disjoint runs and nobody waits behind
@@ -19,6 +20,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -61,34 +63,51 @@ def runs_perform_due(*, now: datetime | None = None, limit: int = BATCH_SIZE) ->
 def runs_drain(*, budget_seconds: float | None, now: datetime | None = None) -> tuple[int, int]:
     """Perform due runs batch after batch until none is left or ``budget_seconds`` is spent.
 
-    Returns (runs claimed, runs advanced). ``now`` is for tests (controlled time).
+    Returns (runs claimed, runs advanced or stopped). ``now`` is for tests (controlled time).
     """
+    outcomes = _drain(budget_seconds=budget_seconds, now=now)
+    return len(outcomes), sum(1 for outcome in outcomes.values() if outcome in ("advanced", "stopped"))
+
+
+def _drain(*, budget_seconds: float | None, now: datetime | None = None) -> dict[int, str]:
     deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
-    claimed = advanced = 0
+    outcomes: dict[int, str] = {}
     while deadline is None or time.monotonic() < deadline:
-        outcomes = runs_perform_due(now=now)
-        if not outcomes:
+        batch = runs_perform_due(now=now)
+        outcomes.update(batch)
+        if not batch:
             break
-        claimed += len(outcomes)
-        advanced += sum(1 for outcome in outcomes.values() if outcome in ("advanced", "stopped"))
-    return claimed, advanced
+    return outcomes
 
 
-def run_wake(*, run_id: int, token: str) -> str:
-    """A run's timer message: perform it, and every other run that is due, now.
+def runs_wake(runs: list[tuple[int, str]]) -> dict[int, str]:
+    """Timer messages: wake-ups for (run id, token) pairs due at the same time. Performs
+    every run that is due now — these and any other — batch after batch.
 
-    ``stale`` (the token moved on: a batch, the sweeper or a stop got there first),
-    ``early`` (rescheduled for its due time), else the outcome of this run in the batch that
-    was performed (``claimed`` when another worker's batch has it).
+    Returns the outcome per listed run: ``stale`` (the token moved on: a batch, the sweeper
+    or a stop got there first), ``early`` (rescheduled for its due time), else its outcome
+    in a batch performed here (``claimed`` when another worker's batch has it).
     """
-    row = EscalationRun.objects.filter(pk=run_id).values_list("status", "active_token", "next_run_at").first()
-    if row is None or row[0] != RunStatus.ACTIVE or row[1] != token:
-        return "stale"
+    tokens = dict(runs)
+    current = {
+        pk: due_at
+        for pk, token, due_at in EscalationRun.objects.filter(pk__in=tokens, status=RunStatus.ACTIVE).values_list(
+            "pk", "active_token", "next_run_at"
+        )
+        if token == tokens[pk]
+    }
+    outcomes = {pk: "stale" for pk in tokens if pk not in current}
     now = timezone.now()
-    if row[2] is not None and row[2] > now:
-        from escalation.tasks import run_step
+    early = [(pk, tokens[pk], due_at) for pk, due_at in current.items() if due_at is not None and due_at > now]
+    if early:
+        from escalation.tasks import wake_runs
 
         # Early (clock skew between hosts): another wake-up at the due time; a spare one is harmless.
-        run_step.apply_async(kwargs={"run_id": run_id, "token": token}, eta=row[2])
-        return "early"
-    return runs_perform_due(now=now).get(run_id, "claimed")
+        for pk, token, due_at in early:
+            wake_runs.apply_async(kwargs={"runs": [(pk, token)]}, eta=due_at)
+            outcomes[pk] = "early"
+    if len(early) < len(current):
+        # Bounded like a sweep: a backlog beyond one interval is shared with the sweeper.
+        performed = _drain(budget_seconds=settings.ESCALATION_SWEEP_INTERVAL_SECONDS)
+        outcomes.update({pk: performed.get(pk, "claimed") for pk in current if pk not in outcomes})
+    return outcomes

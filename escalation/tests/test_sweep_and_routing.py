@@ -15,7 +15,7 @@ from escalation.models import EscalationRun, Notification, RunStatus
 from escalation.services.routing import policy_for_alert
 from escalation.services.runs import run_advance, run_start
 from escalation.services.sweep import runs_sweep
-from escalation.services.timers import CLAIM_TTL, run_wake, runs_claim_due, runs_perform_due
+from escalation.services.timers import CLAIM_TTL, runs_claim_due, runs_perform_due, runs_wake
 from escalation.tests.conftest import OnCallTeam
 from escalation.tests.factories import new_alert, notify_on_duty, notify_role, policy_with_steps
 
@@ -241,9 +241,9 @@ def test_a_timer_message_performs_every_due_run_and_the_others_find_theirs_stale
     runs = [run_start(alert_id=new_alert(oncall.team).pk, now=timezone.now() - timedelta(seconds=5)) for _ in range(3)]
     tokens = [(run.pk, run.active_token) for run in runs if run]
 
-    assert run_wake(run_id=tokens[1][0], token=tokens[1][1]) == "advanced"
+    assert runs_wake([tokens[1]]) == {tokens[1][0]: "advanced"}
 
-    assert [run_wake(run_id=pk, token=token) for pk, token in tokens] == ["stale"] * 3
+    assert runs_wake(tokens) == {pk: "stale" for pk, _ in tokens}
     assert [EscalationRun.objects.get(pk=pk).step_seq for pk, _ in tokens] == [2, 2, 2]
 
 
@@ -251,6 +251,6 @@ def test_an_early_timer_message_changes_nothing(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=3600))
     run = run_start(alert_id=new_alert(oncall.team).pk)
     assert run is not None
-    assert run_wake(run_id=run.pk, token=run.active_token) == "early"
+    assert runs_wake([(run.pk, run.active_token)]) == {run.pk: "early"}
     run.refresh_from_db()
     assert run.step_seq == 1 and run.swept_at is None
