@@ -88,7 +88,8 @@ def audit_record_many(records: list[AuditRecord]) -> list[AuditEntry]:
     writes one entry per step for the price of one)."""
     if not records:
         return []
-    with transaction.atomic():
+    # No savepoint of its own (2 round trips): a failed append fails the caller's transaction.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
         now = timezone.now()

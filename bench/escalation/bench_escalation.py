@@ -126,8 +126,26 @@ def scenario(db: dict[str, Any], *, schedule: bool, lead: float, spread: float) 
             "SELECT count(*) FROM (SELECT data->>'run_id', data->>'step_seq' FROM alerts_alertevent "
             "WHERE kind = 'escalation' AND data->>'event' = 'step' GROUP BY 1, 2 HAVING count(*) > 1) d",
         )[0][0]
+        # When the steps were performed, and lateness per 10 s of due time (is it the start-up?).
+        first_done, last_done = query(
+            db,
+            dbname,
+            "SELECT min((data->>'executed_at')::timestamptz), max((data->>'executed_at')::timestamptz) "
+            "FROM alerts_alertevent WHERE kind = 'escalation' AND data->>'event' = 'step'",
+        )[0]
+        windows = query(
+            db,
+            dbname,
+            "WITH s AS (SELECT (data->>'due_at')::timestamptz AS due, (data->>'lateness_ms')::float AS late "
+            "FROM alerts_alertevent WHERE kind = 'escalation' AND data->>'event' = 'step') "
+            "SELECT floor(extract(epoch FROM due - (SELECT min(due) FROM s)) / 10)::int AS w, count(*), "
+            "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY late)), "
+            "round(percentile_cont(0.99) WITHIN GROUP (ORDER BY late)) FROM s GROUP BY 1 ORDER BY 1",
+        )
         return {
             "performed": count,
+            "first_to_last_step_s": round((last_done - first_done).total_seconds(), 1) if first_done else None,
+            "lateness_by_10s_of_due_time": [f"{w * 10}s: n={n} p50={p50} p99={p99}" for w, n, p50, p99 in windows],
             "duplicates": duplicates,
             "elapsed_s": round(elapsed, 1),
             "lateness_ms": {

@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -181,20 +181,31 @@ def run_advance(*, run_id: int, token: str, now: datetime | None = None) -> str:
     """Perform the run's due step(s) if ``token`` is current; returns what happened:
     ``advanced``, ``stale`` (old token / not active / gone), ``early`` (not due yet:
     rescheduled) or ``stopped`` (the alert no longer needs escalation)."""
-    return runs_perform([(run_id, token)], now=now).get(run_id, "stale")
+    alert_id = EscalationRun.objects.filter(pk=run_id).values_list("alert_id", flat=True).first()
+    if alert_id is None:
+        return "stale"
+    return runs_perform([Claim(run_id, token, alert_id)], now=now).get(run_id, "stale")
 
 
-def runs_perform(claims: list[tuple[int, str]], *, now: datetime | None = None) -> dict[int, str]:
-    """``run_advance`` for many (run id, token) pairs in one transaction; the outcome per run.
+class Claim(NamedTuple):
+    """A run to perform if its token is still ``token`` (read when it was claimed)."""
+
+    run_id: int
+    token: str
+    alert_id: int
+
+
+def runs_perform(claims: list[Claim], *, now: datetime | None = None) -> dict[int, str]:
+    """``run_advance`` for many claimed runs in one transaction; the outcome per run.
 
     The alerts are locked first, then the runs, each set in id order — the order every
     writer of runs follows, so batches and single starts/stops never deadlock. A run whose
     token moved on since it was claimed is ``stale`` and left alone.
     """
-    tokens = dict(claims)
+    tokens = {claim.run_id: claim.token for claim in claims}
     if not tokens:
         return {}
-    alert_ids = list(EscalationRun.objects.filter(pk__in=tokens).values_list("alert_id", flat=True))
+    alert_ids = [claim.alert_id for claim in claims]
     with transaction.atomic():
         alerts = {
             alert.pk: alert for alert in Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk")

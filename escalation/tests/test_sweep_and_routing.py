@@ -183,8 +183,8 @@ def test_claims_side_by_side_take_disjoint_runs_and_lapse_when_the_claimer_died(
 
     claimed = runs_claim_due(now=later, limit=2)
     assert len(claimed) == 2
-    assert [pk for pk, _ in runs_claim_due(now=later, limit=10)] == [
-        run.pk for run in runs if run and run.pk not in {pk for pk, _ in claimed}
+    assert [claim.run_id for claim in runs_claim_due(now=later, limit=10)] == [
+        run.pk for run in runs if run and run.pk not in {claim.run_id for claim in claimed}
     ]  # a second worker meanwhile: only the unclaimed one
     assert runs_claim_due(now=later, limit=10) == []
     assert len(runs_claim_due(now=later + CLAIM_TTL + timedelta(seconds=1), limit=10)) == 3  # dead claims lapse
