@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from accounts import capabilities as caps
 from accounts.models import User
@@ -75,17 +75,21 @@ def notifications_for_user(*, user: User, unread_only: bool = False) -> QuerySet
     return qs.order_by(F("read_at").asc(nulls_first=True), "-id")
 
 
+# Unread counts are badges: above this a client shows "999+". Counting stops at CAP + 1,
+# because counting an agent's whole backlog made every escalation step that notified them
+# slower as the backlog grew (10 ms per batch at 6,000 unread, and rising).
+UNREAD_COUNT_CAP = 999
+
+
 def notification_unread_count(*, user_id: int) -> int:
-    return Notification.objects.filter(recipient_id=user_id, channel=INBOX_CHANNEL, read_at__isnull=True).count()
+    """The user's unread in-app notifications, at most ``UNREAD_COUNT_CAP + 1``."""
+    unread = Notification.objects.filter(recipient_id=user_id, channel=INBOX_CHANNEL, read_at__isnull=True)
+    return unread[: UNREAD_COUNT_CAP + 1].count()
 
 
 def notification_unread_counts(*, user_ids: set[int]) -> dict[int, int]:
-    rows = (
-        Notification.objects.filter(recipient_id__in=user_ids, channel=INBOX_CHANNEL, read_at__isnull=True)
-        .values("recipient_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["recipient_id"]: row["n"] for row in rows}
+    """``notification_unread_count`` for a few users (one bounded query each)."""
+    return {user_id: notification_unread_count(user_id=user_id) for user_id in sorted(user_ids)}
 
 
 def notifications_due_for_redelivery(*, before: object) -> QuerySet[Notification]:

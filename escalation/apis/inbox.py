@@ -33,8 +33,8 @@ class NotificationListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("unread", bool, required=False)],
         responses=NotificationOutputSerializer(many=True),
-        description="My in-app notifications: unread first, then newest first. `unread_count` is in the "
-        "`X-Unread-Count` header.",
+        description="My in-app notifications: unread first, then newest first. The number of unread ones "
+        'is in the `X-Unread-Count` header (counted up to 1,000: show 1000 as "999+").',
     )
     def get(self, request: Request) -> Response:
         unread = request.query_params.get("unread", "").lower()

@@ -90,7 +90,7 @@ def _drain(*, budget_seconds: float | None, now: datetime | None = None) -> dict
     while deadline is None or time.monotonic() < deadline:
         batch = runs_perform_due(now=now)
         outcomes.update(batch)
-        if not batch:
+        if len(batch) < BATCH_SIZE:  # nothing else was due (what falls due now has its own wake-up)
             break
     return outcomes
 

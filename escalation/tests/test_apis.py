@@ -12,7 +12,7 @@ from accounts.models import TeamRole, User, UserRole
 from accounts.tests.factories import member
 from audit.models import AuditEntry
 from escalation.models import EscalationPolicy, EscalationStep, Notification, Subscription
-from escalation.services.notifications import notifications_create
+from escalation.services.notifications import NotificationSpec, notifications_create, notifications_create_many
 from escalation.services.runs import run_start
 from escalation.tests.conftest import OnCallTeam
 from escalation.tests.factories import new_alert, new_team, new_user, notify_on_duty, policy_with_steps
@@ -232,6 +232,15 @@ def test_inbox_unread_first_mark_read_and_read_all(oncall: OnCallTeam) -> None:
     assert api.post(f"/api/v1/notifications/{other.pk}/read").status_code == 404  # not mine
     assert api.post("/api/v1/notifications/read-all").json() == {"marked": 2}
     assert api.get("/api/v1/notifications", {"unread": "maybe"}).status_code == 400
+
+
+def test_the_unread_count_is_a_badge_counted_up_to_1000(oncall: OnCallTeam) -> None:
+    notifications_create_many(
+        [NotificationSpec(recipient=oncall.first, channel="in_app", key=f"n{n}", title="x") for n in range(1003)]
+    )
+    notifications_create(recipient=oncall.second, channel="in_app", key="one", title="x")
+    assert client(oncall.first).get("/api/v1/notifications")["X-Unread-Count"] == "1000"  # shown as "999+"
+    assert client(oncall.second).get("/api/v1/notifications")["X-Unread-Count"] == "1"
 
 
 def test_subscriptions_replace_the_set_and_validate(oncall: OnCallTeam) -> None:
