@@ -222,6 +222,9 @@ def _perform_due(run: EscalationRun, alert: Alert | None, token: str, batch: Ste
         return "stale"
     if run.next_run_at is not None and run.next_run_at > batch.now:
         batch.wake(run)  # the message came early (clock skew): wake up again when it is due
+        if run.swept_at is not None:  # a claim would hide it from that wake-up
+            run.swept_at = None
+            batch.save(run)
         return "early"
     if not alert_needs_escalation(alert):
         _finish(run, alert, batch, status=RunStatus.STOPPED, reason=f"alert {alert.status}")
