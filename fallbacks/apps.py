@@ -12,7 +12,7 @@ class FallbacksConfig(AppConfig):
         from alerts.views import ALERT_DETAIL_PANELS
         from fallbacks import receivers
         from fallbacks.board import alert_fallbacks_panel
-        from fallbacks.selectors import affected_bookings_count, booking_ref_for_customer, customer_alerts_q
+        from fallbacks.selectors import affected_bookings_counts, booking_ref_for_customer, customer_alerts_q
 
         receivers.connect()
         if alert_fallbacks_panel not in ALERT_DETAIL_PANELS:
@@ -20,5 +20,5 @@ class FallbacksConfig(AppConfig):
         # alerts never imports fallbacks: it asks these registries instead.
         register_customer_visibility_hook(customer_alerts_q)
         register_booking_resolver(booking_ref_for_customer)
-        if affected_bookings_count not in AFFECTED_BOOKINGS_COUNTERS:
-            AFFECTED_BOOKINGS_COUNTERS.append(affected_bookings_count)
+        if affected_bookings_counts not in AFFECTED_BOOKINGS_COUNTERS:
+            AFFECTED_BOOKINGS_COUNTERS.append(affected_bookings_counts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts import capabilities as caps
@@ -115,9 +115,24 @@ def affected_bookings(*, team_id: int, leg_key: str) -> QuerySet[Booking]:
 
 
 def affected_bookings_count(team_id: int, leg_key: str) -> int:
-    """How many of the team's active bookings fly on the leg. Positional on purpose: the
-    ingestion app calls it through its counter registry as ``counter(team_id, leg_key)``."""
-    return affected_bookings(team_id=team_id, leg_key=leg_key).count()
+    """How many of the team's active bookings fly on the leg."""
+    return affected_bookings_counts(team_id, [leg_key]).get(leg_key, 0)
+
+
+def affected_bookings_counts(team_id: int, leg_keys: list[str]) -> dict[str, int]:
+    """``affected_bookings_count`` for many legs in one query. Positional on purpose: the
+    ingestion app calls it through its counter registry as ``counter(team_id, leg_keys)``."""
+    rows = (
+        BookingSegment.objects.filter(
+            leg_key__in=leg_keys,
+            superseded_at__isnull=True,
+            booking__team_id=team_id,
+            booking__status__in=ACTIVE_BOOKING_STATUSES,
+        )
+        .values("leg_key")
+        .annotate(bookings=Count("booking_id", distinct=True))
+    )
+    return {row["leg_key"]: row["bookings"] for row in rows}
 
 
 def bookings_ever_on_leg(*, team_id: int, leg_key: str) -> QuerySet[Booking]:

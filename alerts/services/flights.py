@@ -31,7 +31,7 @@ from alertguardian.realtime import publish_on_commit, team_group
 from alerts.flight_contract import FlightEventIn
 from alerts.flight_payloads import flights_updated_event
 from alerts.flightdata import airport_timezone
-from alerts.ingest_hooks import affected_bookings_count, flight_legs_changed
+from alerts.ingest_hooks import affected_bookings_counts, flight_legs_changed
 from alerts.models import (
     Alert,
     AlertSource,
@@ -394,8 +394,10 @@ def _react(*, integration: Integration, changes: list[LegChange], result: Ingest
         return
     latest = _lock_alerts(team_id=integration.team_id, legs=[c.leg.key for c in changes], dedup_keys=wanted)
     actor = integration_actor(integration)
+    raising = [change.leg.key for change in changes if any(f.rule.creates_alert for f in change.findings)]
+    bookings = affected_bookings_counts(team_id=integration.team_id, leg_keys=raising)
     for change in changes:
-        _react_leg(integration=integration, change=change, latest=latest, actor=actor, result=result)
+        _react_leg(integration=integration, change=change, latest=latest, actor=actor, bookings=bookings, result=result)
 
 
 def _lock_alerts(*, team_id: int, legs: list[str], dedup_keys: set[str]) -> dict[str, Alert]:
@@ -414,7 +416,13 @@ def _lock_alerts(*, team_id: int, legs: list[str], dedup_keys: set[str]) -> dict
 
 
 def _react_leg(
-    *, integration: Integration, change: LegChange, latest: dict[str, Alert], actor: AuditActor, result: IngestResult
+    *,
+    integration: Integration,
+    change: LegChange,
+    latest: dict[str, Alert],
+    actor: AuditActor,
+    bookings: dict[str, int],
+    result: IngestResult,
 ) -> None:
     leg = change.leg
     if FlightEventType.REINSTATED in change.event_types and leg.status != FlightLegStatus.CANCELLED:
@@ -439,7 +447,7 @@ def _react_leg(
             integration=integration,
             metadata=_alert_metadata(leg, finding),
             actor=actor,
-            affected_bookings_count=affected_bookings_count(team_id=integration.team_id, leg_key=leg.key),
+            affected_bookings_count=bookings.get(leg.key, 0),
             occurred_at=leg.last_event_at,
         )
         latest[raised.alert.dedup_key] = raised.alert

@@ -273,9 +273,9 @@ def test_disabled_rules_and_changed_severities_take_effect(feed):
 def test_affected_bookings_counters_set_the_count(feed):
     calls = []
 
-    def counter(team_id, leg_key):
-        calls.append((team_id, leg_key))
-        return 7
+    def counter(team_id, leg_keys):
+        calls.append((team_id, leg_keys))
+        return dict.fromkeys(leg_keys, 7)
 
     ingest_hooks.AFFECTED_BOOKINGS_COUNTERS.append(counter)
     try:
@@ -283,7 +283,7 @@ def test_affected_bookings_counters_set_the_count(feed):
     finally:
         ingest_hooks.AFFECTED_BOOKINGS_COUNTERS.remove(counter)
     assert only_alert().affected_bookings_count == 7
-    assert calls == [(feed.team_id, LEG)]
+    assert calls == [(feed.team_id, [LEG])]
 
 
 def test_without_counters_the_count_is_zero(feed):
