@@ -17,6 +17,7 @@ under the row locks, is what makes a step happen once.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 
@@ -27,6 +28,8 @@ from django.utils import timezone
 
 from escalation.models import EscalationRun, RunStatus
 from escalation.services.runs import Claim, runs_perform
+
+logger = logging.getLogger(__name__)
 
 # Runs performed in one transaction: large enough to amortise, small enough that a batch
 # holds its row locks well under a second.
@@ -70,9 +73,29 @@ def _claim_in_one_statement(*, now: datetime, limit: int) -> list[Claim]:
 
 
 def runs_perform_due(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> dict[int, str]:
-    """Claim one batch of due runs and perform it; the outcome per run."""
+    """Claim one batch of due runs and perform it; the outcome per run.
+
+    If the batch fails (one run whose step raises, say), it is rolled back and its runs are
+    performed one by one, so one bad run cannot hold up the others: it alone is ``failed``,
+    keeps its claim and is tried again by a sweep once the claim lapses.
+    """
     now = now or timezone.now()
-    return runs_perform(runs_claim_due(now=now, limit=limit), now=now)
+    claims = runs_claim_due(now=now, limit=limit)
+    try:
+        return runs_perform(claims, now=now)
+    except Exception:
+        if len(claims) == 1:
+            logger.exception("escalation run %s failed", claims[0].run_id)
+            return {claims[0].run_id: "failed"}
+        logger.exception("a batch of %d escalation runs failed; performing them one by one", len(claims))
+    outcomes: dict[int, str] = {}
+    for claim in claims:
+        try:
+            outcomes.update(runs_perform([claim], now=now))
+        except Exception:
+            logger.exception("escalation run %s failed", claim.run_id)
+            outcomes[claim.run_id] = "failed"
+    return outcomes
 
 
 def runs_drain(*, budget_seconds: float | None, now: datetime | None = None) -> tuple[int, int]:

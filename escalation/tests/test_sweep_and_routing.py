@@ -219,6 +219,21 @@ def test_one_batch_performs_every_due_run_with_one_entry_each(oncall: OnCallTeam
     assert audit_chain_verify()[1] is None  # the batch's entries are chained in order
 
 
+def test_one_run_that_fails_does_not_hold_up_its_batch(oncall: OnCallTeam) -> None:
+    policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
+    runs = [run_start(alert_id=new_alert(oncall.team).pk, now=oncall.now) for _ in range(3)]
+    poisoned = runs[1]
+    assert poisoned is not None
+    snapshot = poisoned.policy_snapshot
+    snapshot["steps"][1] = {"kind": "wait", "wait_seconds": "not a number"}  # its step raises
+    EscalationRun.objects.filter(pk=poisoned.pk).update(policy_snapshot=snapshot)
+
+    outcomes = runs_perform_due(now=oncall.now + timedelta(seconds=61))
+
+    assert outcomes == {run.pk: "failed" if run is poisoned else "advanced" for run in runs if run}
+    assert [EscalationRun.objects.get(pk=run.pk).step_seq for run in runs if run] == [2, 1, 2]
+
+
 def test_a_batch_costs_the_same_number_of_queries_for_3_or_30_runs(oncall: OnCallTeam) -> None:
     policy_with_steps(oncall.team, notify_on_duty(window=60), notify_role("admin", window=60))
     later = oncall.now + timedelta(seconds=61)
