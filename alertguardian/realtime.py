@@ -17,6 +17,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -81,11 +82,14 @@ def publish_many_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
         return
 
     async def send_all() -> None:
+        wrapped = [(group, {"type": CONSUMER_MESSAGE_TYPE, "event": event}) for group, event in messages]
+        if len(wrapped) > 1 and isinstance(layer, RedisPubSubChannelLayer):
+            await _publish_pipelined(layer, wrapped)
+            return
         results = await asyncio.gather(
-            *(layer.group_send(group, {"type": CONSUMER_MESSAGE_TYPE, "event": event}) for group, event in messages),
-            return_exceptions=True,
+            *(layer.group_send(group, message) for group, message in wrapped), return_exceptions=True
         )
-        for (group, _event), result in zip(messages, results, strict=True):
+        for (group, _message), result in zip(wrapped, results, strict=True):
             if isinstance(result, BaseException):
                 logger.error("realtime publish to %s failed", group, exc_info=result)
 
@@ -98,6 +102,34 @@ def publish_many_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
             _publisher.run(send_all())
     except Exception:  # a live update is best-effort; the database already holds the truth
         logger.exception("realtime publish of %d events failed", len(messages))
+
+
+async def _publish_pipelined(layer: RedisPubSubChannelLayer, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """``group_send`` of many messages as one pipeline of PUBLISH per Redis shard.
+
+    channels-redis's pub/sub layer publishes under a per-shard lock, one round trip at a
+    time (~0.2 ms of CPU each); an escalation batch sends hundreds. This uses the layer's
+    own group channel names, shards, serializer and connection (channels-redis 4.3, pinned
+    in requirements.txt), so subscribers see exactly what ``group_send`` would have sent.
+    """
+    loop_layer = layer._get_layer()
+    by_shard: dict[int, list[tuple[str, bytes]]] = {}
+    for group, message in messages:
+        channel = loop_layer._get_group_channel_name(group)
+        shard = loop_layer._get_shard(channel)
+        by_shard.setdefault(id(shard), []).append((channel, layer.serialize(message)))
+    shards = {id(shard): shard for shard in loop_layer._shards}
+    for shard_id, publishes in by_shard.items():
+        shard = shards[shard_id]
+        try:
+            async with shard._lock:
+                shard._ensure_redis()
+                pipe = shard._redis.pipeline(transaction=False)
+                for channel, payload in publishes:
+                    pipe.publish(channel, payload)
+                await pipe.execute()
+        except Exception:  # best-effort, like every live event
+            logger.exception("realtime publish of %d events failed", len(publishes))
 
 
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:

@@ -6,12 +6,15 @@ Events come from real service calls in committed transactions (``transaction=Tru
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.db import connections, transaction
@@ -21,7 +24,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from accounts.models import TeamRole, UserRole
 from accounts.tests.factories import TeamFactory, UserFactory, member
 from alertguardian.asgi import websocket_application
-from alertguardian.realtime import publish_on_commit, user_group
+from alertguardian.realtime import publish_many_now, publish_on_commit, user_group
 from alerts.models import AlertStatus, AlertUserState
 from alerts.services import (
     alert_acknowledge,
@@ -405,3 +408,28 @@ async def test_events_travel_over_channels_redis(settings, backend):
     assert await ws_b.receive_nothing(timeout=0.3)
     await ws_a.disconnect()
     await ws_b.disconnect()
+
+
+@pytest.mark.redis
+async def test_a_batch_of_events_is_published_in_order_to_the_groups_listened_to(settings):
+    """``publish_many_now`` pipelines PUBLISH on the pub/sub layer: same channels, same order."""
+    hosts = PROJECT_CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts") or [settings.REDIS_URL]
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": hosts, "prefix": f"test-batch-{uuid.uuid4().hex[:8]}"},
+        }
+    }
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("team.1", channel)
+    await layer.group_add("user.2", channel)
+    await asyncio.sleep(0.2)  # the subscriptions reach Redis
+
+    batch = [("team.1", {"n": 1}), ("alert.3", {"n": 2}), ("user.2", {"n": 3}), ("team.1", {"n": 4})]
+    await sync_to_async(publish_many_now, thread_sensitive=False)(batch)
+
+    received = [(await asyncio.wait_for(layer.receive(channel), 3))["event"]["n"] for _ in range(3)]
+    assert received == [1, 3, 4]
+    await layer.group_discard("team.1", channel)
+    await layer.group_discard("user.2", channel)
