@@ -115,6 +115,10 @@ elif int(os.environ.get("DB_POOL_MAX_SIZE", "0")) > 0:
         "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
         "timeout": int(os.environ.get("DB_POOL_TIMEOUT", "10")),
     }
+else:
+    # Connections are reused across requests and tasks: check one is alive before reusing it
+    # (a PostgreSQL restart would otherwise fail the first query of every thread).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -177,6 +181,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Without this Celery closes every database connection around every task (a new PostgreSQL
+# connection per task); with it, connections are recycled every twice this many tasks of a
+# thread, and alertguardian.celery drops broken or expired ones (CONN_MAX_AGE) per task.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "500"))
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
