@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from alerts.models import AlertEvent, AlertEventKind, AlertSource, AlertStatus
+from alerts.models import Alert, AlertEvent, AlertEventKind, AlertSource, AlertStatus
 from alerts.services import alert_acknowledge, alert_reopen, alert_resolve, alert_unacknowledge
 from audit.models import AuditEntry
 from escalation import signals
@@ -231,7 +231,8 @@ def test_a_duplicated_restart_message_leaves_the_new_run_alone(oncall: OnCallTea
     assert Notification.objects.count() == sent
 
 
-def test_a_restart_without_a_retrigger_does_nothing(oncall: OnCallTeam) -> None:
+def completed_run(oncall: OnCallTeam) -> Alert:
+    """An alert still triggered whose one-step run has completed."""
     policy_with_steps(oncall.team, notify_on_duty(window=60))
     alert = new_alert(oncall.team)
     run = run_start(alert_id=alert.pk, now=oncall.now)
@@ -239,6 +240,11 @@ def test_a_restart_without_a_retrigger_does_nothing(oncall: OnCallTeam) -> None:
     assert advance_at(run, 61, oncall.now) == "advanced"
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
+    return alert
+
+
+def test_a_restart_without_a_retrigger_does_nothing(oncall: OnCallTeam) -> None:
+    alert = completed_run(oncall)
 
     assert run_restart(alert_id=alert.pk, reason="unacknowledged", now=oncall.now + timedelta(minutes=5)) is None
     assert EscalationRun.objects.filter(alert=alert).count() == 1
@@ -246,13 +252,7 @@ def test_a_restart_without_a_retrigger_does_nothing(oncall: OnCallTeam) -> None:
 
 def test_a_late_start_after_the_run_completed_does_not_escalate_again(oncall: OnCallTeam) -> None:
     """A redelivered start message, or a severity raise, after the alert's run completed."""
-    policy_with_steps(oncall.team, notify_on_duty(window=60))
-    alert = new_alert(oncall.team)
-    run = run_start(alert_id=alert.pk, now=oncall.now)
-    assert run is not None
-    assert advance_at(run, 61, oncall.now) == "advanced"
-    run.refresh_from_db()
-    assert run.status == RunStatus.COMPLETED
+    alert = completed_run(oncall)
 
     assert run_start(alert_id=alert.pk, now=oncall.now + timedelta(minutes=5)) is None
     assert EscalationRun.objects.filter(alert=alert).count() == 1
