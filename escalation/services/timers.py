@@ -34,8 +34,10 @@ logger = logging.getLogger(__name__)
 # Runs performed in one transaction: large enough to amortise, small enough that a batch
 # holds its row locks well under a second.
 BATCH_SIZE = 100
-# A claim lapses after this: its claimer died (a batch takes well under a second).
-CLAIM_TTL = timedelta(seconds=15)
+# A claim lapses after this: its claimer died (a batch takes well under a second). It bounds
+# how late a killed worker's runs are; a claim that lapses under a live but slow batch only
+# costs a second worker a wasted try (the token decides who performs a step).
+CLAIM_TTL = timedelta(seconds=5)
 
 
 def runs_claim_due(*, now: datetime, limit: int = BATCH_SIZE) -> list[Claim]:
