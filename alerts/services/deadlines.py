@@ -31,15 +31,13 @@ def alerts_set_ack_deadlines(changes: list[DeadlineChange]) -> None:
     """``alert_set_ack_deadline`` for many alerts: one UPDATE, the live events sent together."""
     if not changes:
         return
-    for change in changes:
-        change.alert.ack_deadline = change.deadline
     # A batch of steps mostly sets one deadline (same instant, same window): one UPDATE each.
     by_deadline: dict[datetime | None, list[int]] = {}
-    for change in changes:
-        by_deadline.setdefault(change.deadline, []).append(change.alert.pk)
-    for deadline, alert_ids in by_deadline.items():
-        Alert.objects.filter(pk__in=alert_ids).update(ack_deadline=deadline)
     messages = []
     for change in changes:
+        change.alert.ack_deadline = change.deadline
+        by_deadline.setdefault(change.deadline, []).append(change.alert.pk)
         messages += alert_event_messages("alert.escalated", change.alert, change.data)
+    for deadline, alert_ids in by_deadline.items():
+        Alert.objects.filter(pk__in=alert_ids).update(ack_deadline=deadline)
     publish_many_on_commit(messages)

@@ -422,14 +422,31 @@ async def test_a_batch_of_events_is_published_in_order_to_the_groups_listened_to
     }
     layer = get_channel_layer()
     channel = await layer.new_channel()
-    await layer.group_add("team.1", channel)
-    await layer.group_add("user.2", channel)
-    await asyncio.sleep(0.2)  # the subscriptions reach Redis
+    for group in ("team.1", "user.2"):
+        await layer.group_add(group, channel)
+        await subscribed(layer, channel, group)
 
     batch = [("team.1", {"n": 1}), ("alert.3", {"n": 2}), ("user.2", {"n": 3}), ("team.1", {"n": 4})]
     await sync_to_async(publish_many_now, thread_sensitive=False)(batch)
 
-    received = [(await asyncio.wait_for(layer.receive(channel), 3))["event"]["n"] for _ in range(3)]
+    received: list[int] = []
+    while len(received) < 3:
+        message = await asyncio.wait_for(layer.receive(channel), 3)
+        if message["type"] != "probe":  # a late echo of the subscription check
+            received.append(message["event"]["n"])
     assert received == [1, 3, 4]
     await layer.group_discard("team.1", channel)
     await layer.group_discard("user.2", channel)
+
+
+async def subscribed(layer, channel, group):
+    """Wait until ``channel`` receives what is published to ``group`` (pub/sub subscriptions
+    take effect asynchronously): publish a probe until one arrives."""
+    for _ in range(100):
+        await layer.group_send(group, {"type": "probe"})
+        try:
+            if (await asyncio.wait_for(layer.receive(channel), 0.05))["type"] == "probe":
+                return
+        except TimeoutError:
+            continue
+    raise AssertionError(f"never subscribed to {group}")

@@ -1,14 +1,16 @@
-"""Escalation runs: a durable timer per alert that performs its policy's steps one at a time.
+"""Escalation runs: a durable timer per alert that performs its policy's steps in order.
 
 How a run survives time and failure (architecture.md, reliability rules):
 - The database row is the truth: the policy snapshot, the next step (``current_step``), when
   it is due (``next_run_at``) and ``active_token``. Celery messages are only wake-up calls.
-- Every move of the run sets a new token and, after commit, schedules one message with
-  ``eta=next_run_at`` carrying that token. A message whose token is stale (the run moved,
-  stopped or restarted), or that arrives before the step is due, changes nothing.
-- Steps run inside one transaction that holds the alert row and then the run row
-  (``select_for_update``, always in that order), so two deliveries of one message, or a
-  message and the sweeper, cannot perform a step twice.
+- Every move of the run sets a new token and, after commit, schedules a wake-up with
+  ``eta=next_run_at`` carrying that token (``wake_runs``: one message per batch and due
+  time). A token that is stale (the run moved, stopped or restarted), or a wake-up that
+  arrives before the step is due, changes nothing.
+- Steps run in transactions that hold the alert rows and then the run rows
+  (``select_for_update``, always in that order, ids ascending), many due runs per
+  transaction (``runs_perform``, claimed by ``escalation.services.timers``), so two
+  deliveries of one message, or a message and the sweeper, cannot perform a step twice.
 - Lost messages (broker restart, killed worker) are covered by the sweeper
   (``escalation.services.sweep``), which runs overdue runs every few seconds and at worker
   start-up; lost starts/restarts by its reconciliation of triggered alerts without a run.
