@@ -1,6 +1,7 @@
 """ASGI entry point: ``alertguardian.asgi:application`` (HTTP and WebSockets).
 
-WebSockets authenticate with the session cookie (browsers) or a JWT access token
+HTTP goes to ``SyncStackASGIHandler`` (see ``alertguardian.asgi_http`` for why not Django's
+own handler). WebSockets authenticate with the session cookie (browsers) or a JWT access token
 (``?token=`` or the ``bearer`` subprotocol); see ``alertguardian.ws_auth``.
 """
 
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alertguardian.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application does first
+
+from alertguardian.asgi_http import SyncStackASGIHandler  # noqa: E402  (needs Django set up)
+
+http_application = SyncStackASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -23,4 +28,4 @@ websocket_application = browser_origin_validator(
     AuthMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns())))
 )
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})

@@ -106,9 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif int(os.environ.get("DB_POOL_MAX_SIZE", "0")) > 0:
-    # Under ASGI every request runs its sync code in a fresh thread, so persistent
-    # per-thread connections (CONN_MAX_AGE) are opened per request and leak until
-    # PostgreSQL refuses clients. A psycopg pool per process reuses a few instead.
+    # Optional: a psycopg pool per process instead of one persistent connection per thread
+    # (HTTP_THREADS per server process; see alertguardian.asgi_http), e.g. to cap
+    # connections below the thread count.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
@@ -248,6 +248,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Bodies above this are refused with 413 before parsing (see alertguardian.middleware).
+# Threads per server process that run requests (middleware + view), each with its own
+# persistent database connection (see alertguardian.asgi_http).
+HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "8"))
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
