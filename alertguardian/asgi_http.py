@@ -23,8 +23,7 @@ handler does the same for synchronous iterators (``sync_to_async(list)``).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from tempfile import SpooledTemporaryFile
-from typing import Any
+from typing import IO, Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -63,7 +62,7 @@ class SyncStackASGIHandler(ASGIHandler):
         response = await sync_to_async(self._respond, thread_sensitive=False, executor=self.executor)(scope, body_file)
         await self.send_response(response, send)
 
-    def _respond(self, scope: dict[str, Any], body_file: SpooledTemporaryFile[bytes]) -> HttpResponseBase:
+    def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
         """Everything Django does for one request, in this thread; returns a closed response."""
         try:
             set_script_prefix(get_script_prefix(scope))
@@ -83,9 +82,9 @@ class SyncStackASGIHandler(ASGIHandler):
 
 def _collected(streaming: HttpResponseBase) -> HttpResponse:
     """A plain response with the streaming one's status, headers, cookies and whole body."""
-    collected = HttpResponse(b"".join(streaming), status=streaming.status_code)  # type: ignore[call-overload]
+    collected = HttpResponse(b"".join(streaming), status=streaming.status_code)
     for header, value in streaming.items():
         collected[header] = value
     collected.cookies = streaming.cookies
-    collected._resource_closers = streaming._resource_closers  # type: ignore[attr-defined]
+    collected._resource_closers = streaming._resource_closers  # type: ignore[attr-defined]  # e.g. the open file
     return collected

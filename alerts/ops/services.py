@@ -286,14 +286,16 @@ def ops_event_received(*, team: Team, event_type: str, data: Mapping[str, Any], 
     ``payment_failed`` rule) are raised by a Celery task enqueued after the caller's
     transaction commits, so rule evaluation never blocks or breaks ingestion.
     """
-    return ops_events_received(team=team, events=[(event_type, data)], source=source)[0]
+    return ops_events_received(team_id=team.pk, events=[(event_type, data)], source=source)[0]
 
 
 def ops_events_received(
-    *, team: Team, events: Sequence[tuple[str, Mapping[str, Any]]], source: str
+    *, team_id: int, events: Sequence[tuple[str, Mapping[str, Any]]], source: str
 ) -> list[EventMatch]:
     """``ops_event_received`` for a batch (one rules query for the whole batch)."""
-    rules = list(AlertRule.objects.filter(team=team, kind=AlertRuleKind.EVENT, enabled=True).only("pk", "definition"))
+    rules = list(
+        AlertRule.objects.filter(team_id=team_id, kind=AlertRuleKind.EVENT, enabled=True).only("pk", "definition")
+    )
     outcomes: list[EventMatch] = []
     for event_type, data in events:
         if not rules and event_type != PAYMENT_FAILED:
@@ -311,7 +313,7 @@ def ops_events_received(
         ]
         outcome = EventMatch(rule_ids=matched, payment_failed=event_type == PAYMENT_FAILED)
         if outcome.matched:
-            _enqueue_event_alerts(team_id=team.pk, event_type=event_type, data=payload, source=source, match=outcome)
+            _enqueue_event_alerts(team_id=team_id, event_type=event_type, data=payload, source=source, match=outcome)
         outcomes.append(outcome)
     return outcomes
 

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from alertguardian.bulk_sql import rows_source
 from alertguardian.realtime import publish_on_commit, team_group
 from alerts.flight_contract import FlightEventIn
 from alerts.flight_payloads import flights_updated_event
@@ -53,6 +54,7 @@ from alerts.services.detection import (
     detect,
     rules_for_team,
 )
+from alerts.services.flight_legs import legs_lock, legs_save
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
 from alerts.services.lifecycle import alert_raise, alert_resolve
 from alerts.services.outcomes import alert_outcome_record
@@ -74,18 +76,6 @@ _COPIED_FIELDS = (
     "tail_number",
     "distance_miles",
 )
-_LEG_UPDATE_FIELDS = [
-    "carrier",
-    "destination",
-    "status",
-    "scheduled_departure",
-    *_COPIED_FIELDS,
-    "reported_delay_minutes",
-    "delay_minutes",
-    "last_event_at",
-    "last_event_type",
-    "updated_at",
-]
 
 
 @dataclass
@@ -126,7 +116,7 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
             unique[event.event_id] = event
     with transaction.atomic():
         ingest_lock_timeout()
-        legs = _lock_legs(team_id=integration.team_id, events=list(unique.values()))
+        legs = legs_lock(team_id=integration.team_id, events=unique.values())
         expected = _newer_than_their_legs(legs=legs, events=list(unique.values()))
         inserted = _insert_events(integration=integration, events=list(unique.values()), applied=expected)
         result.duplicates += len(unique) - len(inserted)
@@ -136,7 +126,7 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
             from alerts.ops.services import ops_events_received  # ops imports alerts.services: import late
 
             ops_events_received(
-                team=integration.team,
+                team_id=integration.team_id,
                 events=[(event.event_type, event.raw) for event in new_events],
                 source=IntegrationKind.FLIGHT_EVENTS,
             )
@@ -147,7 +137,7 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
             for event_id in stored_wrong:
                 FlightEvent.objects.filter(pk=inserted[event_id]).update(applied=event_id in applied)
         if changes:
-            _save_legs([change.leg for change in changes])
+            legs_save([change.leg for change in changes])
             _react(integration=integration, changes=changes, result=result)
             result.legs_updated = len(changes)
         if inserted:
@@ -166,40 +156,6 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
             team_id = integration.team_id
             transaction.on_commit(lambda: flight_legs_changed.send(sender=None, team_id=team_id, changes=payload))
     return result
-
-
-def _lock_legs(*, team_id: int, events: list[FlightEventIn]) -> dict[str, FlightStatus]:
-    """Create the legs that do not exist yet, then lock them all, each step in key order.
-
-    Inserting before locking matters: locking the known legs and then inserting the new
-    ones can deadlock with a concurrent ingest that does the same with the roles swapped.
-    An insert that meets a leg created meanwhile does nothing and takes no lock.
-    """
-    first_by_key: dict[str, FlightEventIn] = {}
-    for event in events:
-        first_by_key.setdefault(event.leg_key, event)
-    keys = sorted(first_by_key)
-    known = set(FlightStatus.objects.filter(team_id=team_id, key__in=keys).values_list("key", flat=True))
-    if len(known) < len(keys):
-        FlightStatus.objects.bulk_create(
-            [_new_leg(team_id=team_id, event=first_by_key[key]) for key in keys if key not in known],
-            ignore_conflicts=True,
-        )
-    legs = FlightStatus.objects.select_for_update().filter(team_id=team_id, key__in=keys).order_by("key")
-    return {leg.key: leg for leg in legs}
-
-
-def _new_leg(*, team_id: int, event: FlightEventIn) -> FlightStatus:
-    return FlightStatus(
-        team_id=team_id,
-        key=event.leg_key,
-        flight_number=event.flight_number,
-        carrier=event.carrier,
-        service_date=event.service_date,
-        origin=event.origin,
-        destination=event.destination,
-        scheduled_departure=event.scheduled_departure,
-    )
 
 
 def _newer_than_their_legs(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> set[str]:
@@ -241,9 +197,8 @@ def _insert_events(*, integration: Integration, events: list[FlightEventIn], app
         "payload",
     ]
     fields: list[Field[Any, Any]] = [meta.get_field(name) for name in names]  # type: ignore[misc]
-    params: list[Any] = []
-    for event in events:
-        values = (
+    rows = [
+        (
             integration.pk,
             integration.team_id,
             event.event_id,
@@ -254,14 +209,14 @@ def _insert_events(*, integration: Integration, events: list[FlightEventIn], app
             event.event_id in applied,
             event.raw,
         )
-        params.extend(f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True))
+        for event in events
+    ]
+    source, params = rows_source(fields, rows)
     quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     columns = ", ".join(quote(f.column or f.name) for f in fields)
     sql = (
-        # Only quoted model identifiers and placeholders go into the text; values are parameters.
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(events))} "
+        # Only quoted model identifiers, column types and placeholders go into the text.
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) {source} "
         f"ON CONFLICT ({quote('integration_id')}, {quote('event_id')}) DO NOTHING "
         f"RETURNING {quote('id')}, {quote('event_id')}"
     )
@@ -367,14 +322,6 @@ def leg_state(leg: FlightStatus) -> LegState:
         service_date=leg.service_date,
         gate=leg.gate,
         terminal=leg.terminal,
-    )
-
-
-def _save_legs(legs: list[FlightStatus]) -> None:
-    # The rows exist and are locked by us: an upsert is one statement, much cheaper than
-    # bulk_update's CASE per field and row.
-    FlightStatus.objects.bulk_create(
-        legs, update_conflicts=True, unique_fields=["team", "key"], update_fields=_LEG_UPDATE_FIELDS
     )
 
 

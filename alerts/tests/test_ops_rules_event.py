@@ -182,7 +182,7 @@ def test_flight_event_rule_with_default_dedup_on_event_id(team, eager_celery, dj
         ("delayed", {"event_id": "f3", "flight_number": "UA7", "origin": "EWR", "delay_minutes": 60}),
     ]
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False) as callbacks:
-        matches = ops_events_received(team=team, events=events, source="flight_events")
+        matches = ops_events_received(team_id=team.pk, events=events, source="flight_events")
     assert len(queries) == 1  # one query for the whole batch; matching itself is in memory
     assert [bool(m.rule_ids) for m in matches] == [True, True, False, False]
     with django_capture_on_commit_callbacks(execute=True):
