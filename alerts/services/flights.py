@@ -2,18 +2,20 @@
 
 One transaction per call, in this order (the order is what keeps it correct and fast):
 
-1. lock the legs the events touch (``FlightStatus``; missing ones are inserted first),
-   ordered by key so that concurrent ingests cannot deadlock;
+1. create-or-lock the legs the events touch (``FlightStatus``, one statement in
+   ``flight_legs``), in key order so that concurrent ingests cannot deadlock;
 2. insert the events with ``ON CONFLICT DO NOTHING RETURNING``: what comes back is new,
    the rest are duplicates (at-least-once delivery) and change nothing;
 3. apply each leg's new events oldest first; an event not newer than the leg's newest
    applied event is stored but changes nothing (out-of-order delivery);
 4. run the detection rules on each changed leg (before → after) and raise, fold, resolve
    or record outcomes on the leg's alerts through the lifecycle services;
-5. one audit row for the request, one live ``flights.updated`` event and one
+5. one audit row per request, one live ``flights.updated`` event and one
    ``flight_legs_changed`` signal on commit.
 
 A batch is applied as a whole: its net change per leg is what detection sees.
+``flight_events_ingest_many`` applies several requests at once (group commit, see
+``flight_grouping``) with the same outcome per request as one after the other.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from alerts.services.flight_legs import legs_lock, legs_save
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
 from alerts.services.lifecycle import alert_raise, alert_resolve
 from alerts.services.outcomes import alert_outcome_record
-from audit.services import AuditActor, audit_record
+from audit.services import AuditActor, AuditRecord, audit_record_many
 
 LATE_FROM_MINUTES = 15  # a leg counts as "delayed" (status, ?delayed=true) from here, as BTS does
 AUDIT_LEGS_LIMIT = 50
@@ -107,20 +109,37 @@ class IngestResult:
 
 def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn]) -> IngestResult:
     """Ingest validated events of one integration (see the module docstring)."""
-    result = IngestResult(received=len(events))
+    return flight_events_ingest_many(integration=integration, requests=[events])[0]
+
+
+def flight_events_ingest_many(*, integration: Integration, requests: list[list[FlightEventIn]]) -> list[IngestResult]:
+    """Several requests' events in one transaction, with one result and one audit entry each.
+
+    For group commit (``alerts.services.flight_grouping``): requests must not share a leg,
+    so that each leg's change, and what detection makes of it, is the one its request alone
+    would have made. An event id sent twice counts as a duplicate of the request that sent
+    it second, as it would had the requests come one after the other.
+    """
+    results = [IngestResult(received=len(events)) for events in requests]
     unique: dict[str, FlightEventIn] = {}
-    for event in events:
-        if event.event_id in unique:
-            result.duplicates += 1
-        else:
-            unique[event.event_id] = event
+    owner: dict[str, IngestResult] = {}  # event id -> the result of the request that sent it first
+    for events, result in zip(requests, results, strict=True):
+        for event in events:
+            if event.event_id in unique:
+                result.duplicates += 1
+            else:
+                unique[event.event_id] = event
+                owner[event.event_id] = result
     with transaction.atomic():
         ingest_lock_timeout()
         legs = legs_lock(team_id=integration.team_id, events=unique.values())
         expected = _newer_than_their_legs(legs=legs, events=list(unique.values()))
         inserted = _insert_events(integration=integration, events=list(unique.values()), applied=expected)
-        result.duplicates += len(unique) - len(inserted)
-        result.accepted = len(inserted)
+        for event_id in unique:
+            if event_id in inserted:
+                owner[event_id].accepted += 1
+            else:
+                owner[event_id].duplicates += 1
         new_events = [event for event in unique.values() if event.event_id in inserted]  # in the same order
         if new_events:  # the team's event rules see every new flight event (matching never writes here)
             from alerts.ops.services import ops_events_received  # ops imports alerts.services: import late
@@ -131,31 +150,54 @@ def flight_events_ingest(*, integration: Integration, events: list[FlightEventIn
                 source=IntegrationKind.FLIGHT_EVENTS,
             )
         changes, applied = _apply_events(legs=legs, events=new_events)
-        result.late = result.accepted - len(applied)
+        for event in new_events:
+            if event.event_id not in applied:
+                owner[event.event_id].late += 1
         stored_wrong = applied ^ (expected & set(inserted))
         if stored_wrong:  # only when an event id was reused for another leg concurrently
             for event_id in stored_wrong:
                 FlightEvent.objects.filter(pk=inserted[event_id]).update(applied=event_id in applied)
+        leg_results = {change.leg.key: owner[change.event_ids[-1]] for change in changes}
+        for change in changes:
+            leg_results[change.leg.key].legs_updated += 1
         if changes:
             legs_save([change.leg for change in changes])
-            _react(integration=integration, changes=changes, result=result)
-            result.legs_updated = len(changes)
+            _react(integration=integration, changes=changes, results=leg_results)
         if inserted:
             integration_touch(integration=integration)
-        if result.accepted:
-            audit_record(
-                actor=integration_actor(integration),
-                action="flight_events.ingested",
-                target=integration,
-                data={**result.as_dict(), "legs": [change.leg.key for change in changes[:AUDIT_LEGS_LIMIT]]},
-            )
+        _audit(integration=integration, results=results, changes=changes, leg_results=leg_results)
         if changes:
             statuses = [change.leg for change in changes]
             publish_on_commit(team_group(integration.team_id), flights_updated_event(statuses))
             payload = [change.signal_payload() for change in changes]
             team_id = integration.team_id
             transaction.on_commit(lambda: flight_legs_changed.send(sender=None, team_id=team_id, changes=payload))
-    return result
+    return results
+
+
+def _audit(
+    *,
+    integration: Integration,
+    results: list[IngestResult],
+    changes: list[LegChange],
+    leg_results: dict[str, IngestResult],
+) -> None:
+    """One entry per request that stored anything (with the legs it changed), one INSERT."""
+    actor = integration_actor(integration)
+    records = []
+    for result in results:
+        if not result.accepted:
+            continue
+        legs = [change.leg.key for change in changes if leg_results[change.leg.key] is result]
+        records.append(
+            AuditRecord(
+                actor=actor,
+                action="flight_events.ingested",
+                target=integration,
+                data={**result.as_dict(), "legs": legs[:AUDIT_LEGS_LIMIT]},
+            )
+        )
+    audit_record_many(records)
 
 
 def _newer_than_their_legs(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> set[str]:
@@ -231,6 +273,7 @@ class LegChange:
     before: LegState | None
     after: LegState | None = None
     event_types: set[str] = field(default_factory=set)
+    event_ids: list[str] = field(default_factory=list)  # applied, oldest first
     findings: list[Finding] = field(default_factory=list)
     alert_ids: dict[str, int] = field(default_factory=dict)
 
@@ -269,6 +312,7 @@ def _apply_events(*, legs: dict[str, FlightStatus], events: list[FlightEventIn])
                 continue  # late: stored, changes nothing
             _apply(leg, event)
             change.event_types.add(event.event_type)
+            change.event_ids.append(event.event_id)
             applied.add(event.event_id)
         if change.event_types:
             change.after = leg_state(leg)
@@ -325,7 +369,7 @@ def leg_state(leg: FlightStatus) -> LegState:
     )
 
 
-def _react(*, integration: Integration, changes: list[LegChange], result: IngestResult) -> None:
+def _react(*, integration: Integration, changes: list[LegChange], results: dict[str, IngestResult]) -> None:
     """Detection and the alert side effects of the changed legs."""
     rules = rules_for_team(integration.team_id)
     wanted: set[str] = set()
@@ -344,7 +388,14 @@ def _react(*, integration: Integration, changes: list[LegChange], result: Ingest
     raising = [change.leg.key for change in changes if any(f.rule.creates_alert for f in change.findings)]
     bookings = affected_bookings_counts(team_id=integration.team_id, leg_keys=raising)
     for change in changes:
-        _react_leg(integration=integration, change=change, latest=latest, actor=actor, bookings=bookings, result=result)
+        _react_leg(
+            integration=integration,
+            change=change,
+            latest=latest,
+            actor=actor,
+            bookings=bookings,
+            result=results[change.leg.key],
+        )
 
 
 def _lock_alerts(*, team_id: int, legs: list[str], dedup_keys: set[str]) -> dict[str, Alert]:
