@@ -252,6 +252,10 @@ SPECTACULAR_SETTINGS = {
 # persistent database connection (see alertguardian.asgi_http).
 HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "8"))
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
+# Flight-event requests that arrive while one is being written join the next transaction,
+# up to this many events (alerts.services.flight_grouping); off: one transaction per request.
+FLIGHT_EVENTS_GROUP_COMMIT = env_bool("FLIGHT_EVENTS_GROUP_COMMIT", True)
+FLIGHT_EVENTS_GROUP_MAX_EVENTS = int(os.environ.get("FLIGHT_EVENTS_GROUP_MAX_EVENTS", "1000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # Failed logins: after this many failures within the window, 429 per account and per IP.

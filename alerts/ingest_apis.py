@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -23,6 +24,7 @@ from alerts.flight_contract import MAX_EVENTS_PER_REQUEST, flight_event_json_sch
 from alerts.ingest_selectors import integration_for_token
 from alerts.models import IntegrationKind
 from alerts.services.alertmanager import alertmanager_webhook_process, parse_alertmanager_payload
+from alerts.services.flight_grouping import flight_events_ingest_grouped
 from alerts.services.flights import flight_events_ingest
 from alerts.services.generic import generic_events_ingest, parse_cloud_events
 from alerts.services.integrations import integration_rate_limited
@@ -105,7 +107,10 @@ class FlightEventsIngestApi(TokenIngestApi):
     def post(self, request: Request, token: str) -> Response:
         integration = integration_for_token(token=token, kind=IntegrationKind.FLIGHT_EVENTS)
         events, _ = parse_flight_events(request.data)
-        result = flight_events_ingest(integration=integration, events=events)
+        if settings.FLIGHT_EVENTS_GROUP_COMMIT:
+            result = flight_events_ingest_grouped(integration=integration, events=events)
+        else:
+            result = flight_events_ingest(integration=integration, events=events)
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 

@@ -1,0 +1,126 @@
+"""Group commit for flight-event requests served by one process.
+
+A request with one event spends most of its time on the fixed cost of a transaction: about
+ten round trips (lock timeout, legs, events, rules, audit chain lock and head, commit) whatever
+the number of events (docs/benchmarks.md, "Ingestion"). So requests that arrive while a
+transaction is running wait for it to finish, then the next one takes all of them together
+(``flight_events_ingest_many``): under load the transactions grow and their number per
+event falls; alone, a request runs at once and waits for nobody.
+
+What keeps a grouped request's outcome the one it would have had alone:
+
+- only requests of the same integration are grouped, and never two that touch the same
+  leg (the second waits for the next transaction), so each leg's change and what detection
+  makes of it come from one request;
+- each request gets its own counts and its own audit entry;
+- if a group fails, each of its requests is run again alone, so a request fails only for
+  its own reasons (and a busy database answers each one 503, as it would have);
+- a caller already inside a transaction runs alone in it: its events must commit or roll
+  back with the caller's work, not with strangers'.
+
+One transaction runs at a time per process; the server's processes run theirs in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+
+from alerts.flight_contract import FlightEventIn
+from alerts.models import Integration
+from alerts.services.flights import IngestResult, flight_events_ingest_many
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Request:
+    integration: Integration
+    events: list[FlightEventIn]
+    legs: frozenset[str] = field(init=False)
+    result: IngestResult | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.legs = frozenset(event.leg_key for event in self.events)
+
+
+class FlightEventsGroupCommit:
+    def __init__(self, max_events: int) -> None:
+        self.max_events = max_events
+        self._condition = threading.Condition()
+        self._waiting: deque[_Request] = deque()
+        self._running = False
+
+    def ingest(self, *, integration: Integration, events: list[FlightEventIn]) -> IngestResult:
+        if connection.in_atomic_block:
+            return flight_events_ingest_many(integration=integration, requests=[events])[0]
+        request = _Request(integration=integration, events=events)
+        with self._condition:
+            self._waiting.append(request)
+            while not request.done:
+                if self._running:  # another thread's transaction: ours may be in the next one
+                    self._condition.wait()
+                    continue
+                group = self._take_group()
+                self._running = True
+                self._condition.release()
+                try:
+                    _run(group)
+                finally:
+                    self._condition.acquire()
+                    self._running = False
+                    self._condition.notify_all()
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def _take_group(self) -> list[_Request]:
+        """The oldest waiting request, and the later ones that can join it (oldest first)."""
+        first = self._waiting.popleft()
+        group, legs, size = [first], set(first.legs), len(first.events)
+        for candidate in list(self._waiting):
+            if size + len(candidate.events) > self.max_events:
+                break
+            if candidate.integration.pk != first.integration.pk or not legs.isdisjoint(candidate.legs):
+                continue
+            self._waiting.remove(candidate)
+            group.append(candidate)
+            legs |= candidate.legs
+            size += len(candidate.events)
+        return group
+
+
+def _run(group: list[_Request]) -> None:
+    try:
+        results = flight_events_ingest_many(
+            integration=group[0].integration, requests=[request.events for request in group]
+        )
+    except Exception as exc:
+        if len(group) == 1:
+            group[0].error = exc
+        else:
+            logger.warning("a group of %d flight-event requests failed (%s); running each alone", len(group), exc)
+            for request in group:
+                _run([request])
+    else:
+        for request, result in zip(group, results, strict=True):
+            request.result = result
+    finally:
+        for request in group:
+            request.done = True
+
+
+_group_commit = FlightEventsGroupCommit(max_events=settings.FLIGHT_EVENTS_GROUP_MAX_EVENTS)
+
+
+def flight_events_ingest_grouped(*, integration: Integration, events: list[FlightEventIn]) -> IngestResult:
+    """``flight_events_ingest`` through this process's group commit (see the module docstring)."""
+    return _group_commit.ingest(integration=integration, events=events)
