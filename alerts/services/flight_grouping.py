@@ -46,41 +46,53 @@ class _Request:
     result: IngestResult | None = None
     error: BaseException | None = None
     done: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)  # written, or handed the lead
 
     def __post_init__(self) -> None:
         self.legs = frozenset(event.leg_key for event in self.events)
 
 
 class FlightEventsGroupCommit:
+    """One leading thread at a time takes the waiting requests in groups and writes them;
+    every other request's thread sleeps until its group is written (or it is handed the
+    lead), so each waiting thread wakes once."""
+
     def __init__(self, max_events: int) -> None:
         self.max_events = max_events
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: deque[_Request] = deque()
-        self._running = False
+        self._running = False  # a thread is leading
 
     def ingest(self, *, integration: Integration, events: list[FlightEventIn]) -> IngestResult:
         if connection.in_atomic_block:
             return flight_events_ingest_many(integration=integration, requests=[events])[0]
         request = _Request(integration=integration, events=events)
-        with self._condition:
+        with self._lock:
             self._waiting.append(request)
-            while not request.done:
-                if self._running:  # another thread's transaction: ours may be in the next one
-                    self._condition.wait()
-                    continue
-                group = self._take_group()
-                self._running = True
-                self._condition.release()
-                try:
-                    _run(group)
-                finally:
-                    self._condition.acquire()
-                    self._running = False
-                    self._condition.notify_all()
+            leading, self._running = not self._running, True
+        if not leading:
+            request.wake.wait()
+        if not request.done:
+            self._lead_until_written(request)
         if request.error is not None:
             raise request.error
         assert request.result is not None
         return request.result
+
+    def _lead_until_written(self, request: _Request) -> None:
+        """Write groups, oldest first, until ``request``'s is written; then hand the lead on
+        to the oldest waiting request (whose transaction could not start while we led)."""
+        try:
+            while not request.done:
+                with self._lock:
+                    group = self._take_group()
+                _run(group)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].wake.set()
+                else:
+                    self._running = False
 
     def _take_group(self) -> list[_Request]:
         """The oldest waiting request, and the later ones that can join it (oldest first)."""
@@ -115,7 +127,10 @@ def _run(group: list[_Request]) -> None:
             request.result = result
     finally:
         for request in group:
+            if request.result is None and request.error is None:  # interrupted (not an Exception)
+                request.error = RuntimeError("the group commit was interrupted")
             request.done = True
+            request.wake.set()
 
 
 _group_commit = FlightEventsGroupCommit(max_events=settings.FLIGHT_EVENTS_GROUP_MAX_EVENTS)
