@@ -58,7 +58,7 @@ from alerts.services.detection import (
 )
 from alerts.services.flight_legs import legs_lock, legs_save
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
-from alerts.services.lifecycle import alert_raise, alert_resolve
+from alerts.services.lifecycle import NewAlert, alert_resolve, alerts_raise_many
 from alerts.services.outcomes import alert_outcome_record
 from audit.services import AuditActor, AuditRecord, audit_record_many
 
@@ -387,15 +387,16 @@ def _react(*, integration: Integration, changes: list[LegChange], results: dict[
     actor = integration_actor(integration)
     raising = [change.leg.key for change in changes if any(f.rule.creates_alert for f in change.findings)]
     bookings = affected_bookings_counts(team_id=integration.team_id, leg_keys=raising)
+    # Per leg: resolve a reinstated cancellation, raise or fold the findings' alerts, then
+    # record departures/arrivals on the delay alert; each step for all legs at once, so the
+    # new alerts of the whole ingest are written together.
     for change in changes:
-        _react_leg(
-            integration=integration,
-            change=change,
-            latest=latest,
-            actor=actor,
-            bookings=bookings,
-            result=results[change.leg.key],
-        )
+        _resolve_reinstated(change=change, latest=latest, actor=actor, result=results[change.leg.key])
+    _raise_findings(
+        integration=integration, changes=changes, latest=latest, actor=actor, bookings=bookings, results=results
+    )
+    for change in changes:
+        _record_outcomes(change=change, latest=latest, actor=actor, result=results[change.leg.key])
 
 
 def _lock_alerts(*, team_id: int, legs: list[str], dedup_keys: set[str]) -> dict[str, Alert]:
@@ -413,48 +414,65 @@ def _lock_alerts(*, team_id: int, legs: list[str], dedup_keys: set[str]) -> dict
     return latest
 
 
-def _react_leg(
+def _resolve_reinstated(
+    *, change: LegChange, latest: dict[str, Alert], actor: AuditActor, result: IngestResult
+) -> None:
+    leg = change.leg
+    if FlightEventType.REINSTATED not in change.event_types or leg.status == FlightLegStatus.CANCELLED:
+        return
+    cancelled = latest.get(dedup_key(leg.key, KIND_CANCELLED))
+    if cancelled is not None and cancelled.status != AlertStatus.RESOLVED:
+        alert_resolve(
+            alert_id=cancelled.pk, by=actor, note=f"{leg.flight_number} was reinstated.", data={"leg": leg.key}
+        )
+        result.alerts_resolved += 1
+
+
+def _raise_findings(
     *,
     integration: Integration,
-    change: LegChange,
+    changes: list[LegChange],
     latest: dict[str, Alert],
     actor: AuditActor,
     bookings: dict[str, int],
-    result: IngestResult,
+    results: dict[str, IngestResult],
 ) -> None:
-    leg = change.leg
-    if FlightEventType.REINSTATED in change.event_types and leg.status != FlightLegStatus.CANCELLED:
-        cancelled = latest.get(dedup_key(leg.key, KIND_CANCELLED))
-        if cancelled is not None and cancelled.status != AlertStatus.RESOLVED:
-            alert_resolve(
-                alert_id=cancelled.pk, by=actor, note=f"{leg.flight_number} was reinstated.", data={"leg": leg.key}
+    raising = [(change, finding) for change in changes for finding in change.findings if finding.rule.creates_alert]
+    if not raising:
+        return
+    raised = alerts_raise_many(
+        team=integration.team,
+        source=AlertSource.FLIGHT_EVENTS,
+        integration=integration,
+        actor=actor,
+        alerts=[
+            NewAlert(
+                type=ALERT_TYPES[finding.kind],
+                severity=finding.severity,
+                title=_title(change.leg, finding),
+                message=_message(change.leg, finding),
+                resource=change.leg.key,
+                dedup_key=dedup_key(change.leg.key, finding.kind),
+                metadata=_alert_metadata(change.leg, finding),
+                affected_bookings_count=bookings.get(change.leg.key, 0),
+                occurred_at=change.leg.last_event_at,
             )
-            result.alerts_resolved += 1
-    for finding in change.findings:
-        if not finding.rule.creates_alert:
-            continue
-        raised = alert_raise(
-            team=integration.team,
-            type=ALERT_TYPES[finding.kind],
-            severity=finding.severity,
-            title=_title(leg, finding),
-            message=_message(leg, finding),
-            source=AlertSource.FLIGHT_EVENTS,
-            resource=leg.key,
-            dedup_key=dedup_key(leg.key, finding.kind),
-            integration=integration,
-            metadata=_alert_metadata(leg, finding),
-            actor=actor,
-            affected_bookings_count=bookings.get(leg.key, 0),
-            occurred_at=leg.last_event_at,
-        )
-        latest[raised.alert.dedup_key] = raised.alert
-        change.alert_ids[finding.kind] = raised.alert.pk
-        if raised.created:
+            for change, finding in raising
+        ],
+    )
+    for (change, finding), outcome in zip(raising, raised, strict=True):
+        latest[outcome.alert.dedup_key] = outcome.alert
+        change.alert_ids[finding.kind] = outcome.alert.pk
+        result = results[change.leg.key]
+        if outcome.created:
             result.alerts_raised += 1
             result.alerts_by_kind[finding.kind] += 1
         else:
             result.alerts_updated += 1
+
+
+def _record_outcomes(*, change: LegChange, latest: dict[str, Alert], actor: AuditActor, result: IngestResult) -> None:
+    leg = change.leg
     for event_type in (FlightEventType.DEPARTED, FlightEventType.ARRIVED):
         delay_alert = latest.get(dedup_key(leg.key, KIND_DELAY))
         if event_type in change.event_types and delay_alert is not None:

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from accounts.selectors import team_staff
+from alertguardian.realtime import publish_many_on_commit
 from alerts import signals
-from alerts.events import publish_alert_event
+from alerts.events import alert_event_messages, publish_alert_event
 from alerts.exceptions import AlertStateConflict, InvalidAssignee
 from alerts.models import (
     SEVERITY_RANK,
@@ -29,7 +30,7 @@ from alerts.models import (
     AlertStatus,
     Integration,
 )
-from audit.services import AuditActor, audit_record
+from audit.services import AuditActor, AuditRecord, audit_record, audit_record_many
 
 Actor = User | AuditActor | None
 
@@ -102,27 +103,23 @@ def alert_raise(
                 actor=actor,
                 occurred_at=occurred_at,
             )
+    spec = NewAlert(
+        type=type,
+        severity=severity,
+        title=title,
+        message=message,
+        resource=resource,
+        dedup_key=dedup_key,
+        metadata=metadata,
+        affected_bookings_count=affected_bookings_count,
+        occurred_at=occurred_at,
+    )
+    alert = _new_alert(
+        spec, team=team, source=source, integration=integration, reported_by=reported_by, expires_at=expires_at
+    )
     try:
         with transaction.atomic():
-            now = timezone.now()
-            alert = Alert.objects.create(
-                team=team,
-                integration=integration,
-                source=source,
-                type=type,
-                severity=severity,
-                title=title[:300],
-                message=message,
-                resource=resource,
-                dedup_key=dedup_key,
-                metadata=metadata or {},
-                reported_by=reported_by,
-                expires_at=expires_at,
-                affected_bookings_count=affected_bookings_count,
-                created_at=now,
-                updated_at=now,
-                last_occurred_at=occurred_at or now,
-            )
+            alert.save(force_insert=True)
     except IntegrityError:
         # Lost a race with a concurrent raise of the same key: fold into the winner.
         existing = _open_alert_for_update(team_id=team.pk, dedup_key=dedup_key)
@@ -137,22 +134,144 @@ def alert_raise(
             actor=actor,
             occurred_at=occurred_at,
         )
-    alert_event_add(
-        alert=alert,
-        kind=AlertEventKind.TRIGGERED,
-        actor=actor,
-        message=title,
-        data={"severity": severity, "source": source},
-    )
-    audit_record(
-        actor=actor,
-        action="alert.raised",
-        target=alert,
-        data={"type": type, "severity": severity, "dedup_key": dedup_key, "source": source},
-    )
-    publish_alert_event("alert.created", alert)
-    signals.send_on_commit(signals.alert_raised, alert_id=alert.pk)
+    _announce_raised([alert], actor=actor)
     return RaiseResult(alert=alert, created=True)
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """One alert for ``alerts_raise_many``: the per-alert arguments of ``alert_raise``."""
+
+    type: str
+    severity: str
+    title: str
+    message: str = ""
+    resource: str = ""
+    dedup_key: str = ""
+    metadata: dict[str, Any] | None = None
+    affected_bookings_count: int = 0
+    occurred_at: datetime | None = None
+
+
+@transaction.atomic
+def alerts_raise_many(
+    *,
+    team: Team,
+    source: str,
+    alerts: list[NewAlert],
+    integration: Integration | None = None,
+    actor: Actor = None,
+) -> list[RaiseResult]:
+    """``alert_raise`` for each of ``alerts`` (same team and source), in order, with the same
+    outcome: the new ones are written together (one INSERT each for the alerts, their
+    timeline entries and their audit entries); one whose ``dedup_key`` has an open alert,
+    or repeats an earlier one of the list, folds into it through ``alert_raise``.
+
+    If the INSERT meets an open alert created meanwhile (the unique index), nothing of it
+    stays and every alert goes through ``alert_raise`` instead.
+    """
+    keys = {spec.dedup_key for spec in alerts if spec.dedup_key}
+    open_keys = set(
+        Alert.objects.select_for_update()
+        .filter(team_id=team.pk, dedup_key__in=keys)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values_list("dedup_key", flat=True)
+    )
+    new: dict[int, Alert] = {}  # position in ``alerts`` -> the alert to create
+    for position, spec in enumerate(alerts):
+        if spec.dedup_key in open_keys:
+            continue
+        new[position] = _new_alert(spec, team=team, source=source, integration=integration)
+        if spec.dedup_key:
+            open_keys.add(spec.dedup_key)  # a repeat later in the list folds into this one
+    try:
+        with transaction.atomic():
+            Alert.objects.bulk_create(list(new.values()))
+    except IntegrityError:
+        new = {}
+    _announce_raised(list(new.values()), actor=actor)
+    results = []
+    for position, spec in enumerate(alerts):
+        if position in new:
+            results.append(RaiseResult(alert=new[position], created=True))
+        else:
+            results.append(
+                alert_raise(
+                    team=team,
+                    source=source,
+                    integration=integration,
+                    actor=actor,
+                    **{name: getattr(spec, name) for name in NewAlert.__dataclass_fields__},
+                )
+            )
+    return results
+
+
+def _new_alert(
+    spec: NewAlert,
+    *,
+    team: Team,
+    source: str,
+    integration: Integration | None,
+    reported_by: User | None = None,
+    expires_at: datetime | None = None,
+) -> Alert:
+    now = timezone.now()
+    return Alert(
+        team=team,
+        integration=integration,
+        source=source,
+        type=spec.type,
+        severity=spec.severity,
+        title=spec.title[:300],
+        message=spec.message,
+        resource=spec.resource,
+        dedup_key=spec.dedup_key,
+        metadata=spec.metadata or {},
+        reported_by=reported_by,
+        expires_at=expires_at,
+        affected_bookings_count=spec.affected_bookings_count,
+        created_at=now,
+        updated_at=now,
+        last_occurred_at=spec.occurred_at or now,
+    )
+
+
+def _announce_raised(alerts: list[Alert], *, actor: Actor) -> None:
+    """Timeline, audit, live event and domain signal of newly created alerts."""
+    if not alerts:
+        return
+    AlertEvent.objects.bulk_create(
+        [
+            AlertEvent(
+                alert=alert,
+                kind=AlertEventKind.TRIGGERED,
+                message=alert.title,
+                data={"severity": alert.severity, "source": alert.source},
+                **actor_fields(actor),
+            )
+            for alert in alerts
+        ]
+    )
+    audit_record_many(
+        [
+            AuditRecord(
+                actor=actor,
+                action="alert.raised",
+                target=alert,
+                data={
+                    "type": alert.type,
+                    "severity": alert.severity,
+                    "dedup_key": alert.dedup_key,
+                    "source": alert.source,
+                },
+            )
+            for alert in alerts
+        ]
+    )
+    publish_many_on_commit([message for alert in alerts for message in alert_event_messages("alert.created", alert)])
+    for alert in alerts:
+        signals.send_on_commit(signals.alert_raised, alert_id=alert.pk)
 
 
 def _open_alert_for_update(*, team_id: int, dedup_key: str) -> Alert | None:
