@@ -18,6 +18,10 @@ What keeps a grouped request's outcome the one it would have had alone:
 - a caller already inside a transaction runs alone in it: its events must commit or roll
   back with the caller's work, not with strangers'.
 
+A request with more events than ``FLIGHT_EVENTS_GROUP_MAX_EVENTS`` is a batch already: it
+runs at once in its own transaction, in parallel with the others (waiting behind another
+batch's transaction would only serialize them), and groups stop growing at that size.
+
 One transaction runs at a time per process; the server's processes run theirs in parallel.
 """
 
@@ -64,7 +68,7 @@ class FlightEventsGroupCommit:
         self._running = False  # a thread is leading
 
     def ingest(self, *, integration: Integration, events: list[FlightEventIn]) -> IngestResult:
-        if connection.in_atomic_block:
+        if connection.in_atomic_block or len(events) > self.max_events:
             return flight_events_ingest_many(integration=integration, requests=[events])[0]
         request = _Request(integration=integration, events=events)
         with self._lock:

@@ -173,6 +173,17 @@ def test_a_group_stops_at_the_event_limit(integration):
     assert received_at("q0") == received_at("q1") != received_at("q2")
 
 
+def test_a_request_bigger_than_a_group_runs_at_once_in_its_own_transaction(integration):
+    group_commit = FlightEventsGroupCommit(max_events=1)
+    group_commit._running = True  # as if another thread's group were being written
+    batch = events("a", "UA2") + events("b", "UA3")
+    caller = Sender(group_commit, integration, batch)
+    caller.start()
+    caller.join(timeout=10)
+    assert not caller.is_alive(), "waited for another thread's group"
+    assert caller.error is None and caller.result.accepted == 2
+
+
 def test_a_caller_inside_a_transaction_runs_alone_in_it(integration):
     group_commit = FlightEventsGroupCommit(max_events=1000)
     group_commit._running = True  # as if another thread's group were being written
