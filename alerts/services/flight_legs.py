@@ -40,12 +40,8 @@ _NEW_LEG_FIELDS = (
     "last_event_type",
     "updated_at",
 )
-# Fields an ingest changes on a leg (everything but its identity).
-LEG_UPDATE_FIELDS = [
-    "carrier",
-    "destination",
-    "status",
-    "scheduled_departure",
+# Fields an event carries over onto its leg when present.
+COPIED_FIELDS = (
     "scheduled_arrival",
     "estimated_departure",
     "estimated_arrival",
@@ -56,6 +52,14 @@ LEG_UPDATE_FIELDS = [
     "diverted_to",
     "tail_number",
     "distance_miles",
+)
+# Fields an ingest changes on a leg (everything but its identity).
+LEG_UPDATE_FIELDS = [
+    "carrier",
+    "destination",
+    "status",
+    "scheduled_departure",
+    *COPIED_FIELDS,
     "reported_delay_minutes",
     "delay_minutes",
     "last_event_at",

@@ -56,7 +56,7 @@ from alerts.services.detection import (
     detect,
     rules_for_team,
 )
-from alerts.services.flight_legs import legs_lock, legs_save
+from alerts.services.flight_legs import COPIED_FIELDS, legs_lock, legs_save
 from alerts.services.integrations import ingest_lock_timeout, integration_actor, integration_touch
 from alerts.services.lifecycle import NewAlert, alert_resolve, alerts_raise_many
 from alerts.services.outcomes import alert_outcome_record
@@ -64,20 +64,6 @@ from audit.services import AuditActor, AuditRecord, audit_record_many
 
 LATE_FROM_MINUTES = 15  # a leg counts as "delayed" (status, ?delayed=true) from here, as BTS does
 AUDIT_LEGS_LIMIT = 50
-
-# Fields an event carries over onto its leg when present.
-_COPIED_FIELDS = (
-    "scheduled_arrival",
-    "estimated_departure",
-    "estimated_arrival",
-    "actual_departure",
-    "actual_arrival",
-    "gate",
-    "terminal",
-    "diverted_to",
-    "tail_number",
-    "distance_miles",
-)
 
 
 @dataclass
@@ -324,7 +310,7 @@ def _apply(leg: FlightStatus, event: FlightEventIn) -> None:
     leg.carrier = event.carrier
     leg.destination = event.destination
     leg.scheduled_departure = event.scheduled_departure
-    for name in _COPIED_FIELDS:
+    for name in COPIED_FIELDS:
         if name in event.fields:
             setattr(leg, name, event.fields[name])
     if "delay_minutes" in event.fields:
