@@ -3,11 +3,12 @@
 
 On PostgreSQL the rows travel as one JSON document, read back with ``json_to_recordset``
 into the columns' own types. Django binds parameters on the client (psycopg's
-``ClientCursor``), escaping every value into the statement text: for a 500-event batch that
-was thousands of literals (``VALUES``) or array elements (``UNNEST``), a third of the
-request's CPU. One JSON string is encoded and escaped in C, and the statement text stays
-the same whatever the number of rows. Elsewhere (SQLite) it is one ``VALUES`` tuple per
-row, named by a SELECT. Values are prepared by the model fields, as the ORM would.
+``ClientCursor``), escaping every value into the statement text: a 500-event batch was
+tens of thousands of escaped literals (``VALUES``) or array elements (``UNNEST``), about
+30 % of a batch's server CPU in ``py-spy`` (docs/benchmarks.md). One JSON string is
+encoded and escaped in C, and the statement text stays the same whatever the number of
+rows. Elsewhere (SQLite) it is one ``VALUES`` tuple per row, named by a SELECT. Values are
+prepared by the model fields, as the ORM would.
 """
 
 from __future__ import annotations

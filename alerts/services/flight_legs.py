@@ -5,7 +5,7 @@ a new leg is inserted, an existing one is locked by the no-op update, and both c
 whole, in one round trip (before: find the known keys, insert the rest, ``SELECT … FOR
 UPDATE``). Rows are written in key order, so concurrent ingests lock in the same order and
 cannot deadlock; a leg another ingest is inserting at that moment is waited for, then locked.
-The rows travel as one array per column on PostgreSQL (``alertguardian.bulk_sql``).
+The rows travel as one JSON document on PostgreSQL (``alertguardian.bulk_sql``).
 """
 
 from __future__ import annotations
@@ -21,25 +21,6 @@ from alertguardian.bulk_sql import column_name, rows_source
 from alerts.flight_contract import FlightEventIn
 from alerts.models import FlightStatus
 
-# The columns a new leg is inserted with: the leg's identity, plus the NOT NULL columns
-# without a database default (blank strings, status, updated_at). The rest start NULL.
-_NEW_LEG_FIELDS = (
-    "team",
-    "key",
-    "flight_number",
-    "carrier",
-    "service_date",
-    "origin",
-    "destination",
-    "scheduled_departure",
-    "status",
-    "gate",
-    "terminal",
-    "diverted_to",
-    "tail_number",
-    "last_event_type",
-    "updated_at",
-)
 # Fields an event carries over onto its leg when present.
 COPIED_FIELDS = (
     "scheduled_arrival",
@@ -76,9 +57,10 @@ def legs_lock(*, team_id: int, events: Iterable[FlightEventIn]) -> dict[str, Fli
     if not first_by_key:
         return {}
     now = timezone.now()
-    rows = [_new_leg_row(team_id, first_by_key[key], now) for key in sorted(first_by_key)]
+    new_legs = [_new_leg(team_id, first_by_key[key], now) for key in sorted(first_by_key)]
     meta = FlightStatus._meta
-    fields: list[Field[Any, Any]] = [meta.get_field(name) for name in _NEW_LEG_FIELDS]  # type: ignore[misc]
+    fields: list[Field[Any, Any]] = [meta.get_field(name) for name in new_legs[0]]  # type: ignore[misc]
+    rows = [list(leg.values()) for leg in new_legs]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column_name(field)) for field in fields)
     key = quote("key")
@@ -93,24 +75,26 @@ def legs_lock(*, team_id: int, events: Iterable[FlightEventIn]) -> dict[str, Fli
     return {leg.key: leg for leg in FlightStatus.objects.raw(sql, params)}
 
 
-def _new_leg_row(team_id: int, event: FlightEventIn, now: Any) -> tuple[Any, ...]:
-    return (
-        team_id,
-        event.leg_key,
-        event.flight_number,
-        event.carrier,
-        event.service_date,
-        event.origin,
-        event.destination,
-        event.scheduled_departure,
-        FlightStatus._meta.get_field("status").default,
-        "",
-        "",
-        "",
-        "",
-        "",
-        now,
-    )
+def _new_leg(team_id: int, event: FlightEventIn, now: Any) -> dict[str, Any]:
+    """The columns a new leg is inserted with: its identity, and the NOT NULL columns without
+    a database default (blank strings, status, updated_at). The others start NULL."""
+    return {
+        "team": team_id,
+        "key": event.leg_key,
+        "flight_number": event.flight_number,
+        "carrier": event.carrier,
+        "service_date": event.service_date,
+        "origin": event.origin,
+        "destination": event.destination,
+        "scheduled_departure": event.scheduled_departure,
+        "status": FlightStatus._meta.get_field("status").default,
+        "gate": "",
+        "terminal": "",
+        "diverted_to": "",
+        "tail_number": "",
+        "last_event_type": "",
+        "updated_at": now,
+    }
 
 
 def legs_save(legs: list[FlightStatus]) -> None:
