@@ -14,7 +14,9 @@ What keeps a grouped request's outcome the one it would have had alone:
   makes of it come from one request;
 - each request gets its own counts and its own audit entry;
 - if a group fails, each of its requests is run again alone, so a request fails only for
-  its own reasons (and a busy database answers each one 503, as it would have);
+  its own reasons; but when the database is busy or gone (lock timeout, deadlock, lost
+  connection) every request of the group gets that error at once (503, retry later), rather
+  than meeting it again one by one;
 - a caller already inside a transaction runs alone in it: its events must commit or roll
   back with the caller's work, not with strangers'.
 
@@ -22,7 +24,8 @@ A request with more events than ``FLIGHT_EVENTS_GROUP_MAX_EVENTS`` is a batch al
 runs at once in its own transaction, in parallel with the others (waiting behind another
 batch's transaction would only serialize them), and groups stop growing at that size.
 
-One transaction runs at a time per process; the server's processes run theirs in parallel.
+One group's transaction runs at a time per process (batches run beside it); the server's
+processes run theirs in parallel.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from alerts.flight_contract import FlightEventIn
 from alerts.models import Integration
@@ -119,6 +122,9 @@ def _run(group: list[_Request]) -> None:
         results = flight_events_ingest_many(
             integration=group[0].integration, requests=[request.events for request in group]
         )
+    except (OperationalError, InterfaceError) as exc:  # busy or gone: each would meet it again
+        for request in group:
+            request.error = exc
     except Exception as exc:
         if len(group) == 1:
             group[0].error = exc

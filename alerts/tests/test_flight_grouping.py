@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 
 from alerts.flight_contract import parse_flight_events
 from alerts.models import FlightEvent, FlightStatus
@@ -156,6 +156,32 @@ def test_a_request_that_fails_in_a_group_fails_alone(integration, monkeypatch):
         assert sender.error is None and sender.result.accepted == 1
     assert not FlightEvent.objects.filter(event_id="poison").exists()
     assert FlightEvent.objects.filter(event_id__in=["a", "b", "c"]).count() == 3
+
+
+def test_a_busy_database_fails_the_whole_group_at_once(integration, monkeypatch):
+    calls = []
+
+    def lock_timeout(*, integration: Any, requests: list[list[Any]]) -> Any:
+        calls.append(len(requests))
+        if len(requests) > 1:
+            raise OperationalError("canceling statement due to lock timeout")
+        return real(integration=integration, requests=requests)
+
+    real = flight_grouping.flight_events_ingest_many
+    monkeypatch.setattr(flight_grouping, "flight_events_ingest_many", lock_timeout)
+    group_commit = FlightEventsGroupCommit(max_events=1000)
+    with leg_locked(leg_key("UA1")):
+        first = send(group_commit, integration, events("a", "UA1"))
+        wait_until(lambda: group_commit._running)
+        queued = []
+        for n, flight in enumerate(("UA2", "UA3")):
+            queued.append(send(group_commit, integration, events(f"q{n}", flight)))
+            wait_until(lambda n=n: len(group_commit._waiting) == n + 1)
+    for sender in (first, *queued):
+        sender.join(timeout=30)
+    assert first.error is None
+    assert [type(sender.error) for sender in queued] == [OperationalError, OperationalError]
+    assert calls == [1, 2]  # not retried one by one: each would wait out the lock timeout again
 
 
 def test_a_group_stops_at_the_event_limit(integration):
