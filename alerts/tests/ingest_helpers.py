@@ -4,19 +4,43 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.apps import apps
+from django.db import connections, transaction
 
 from accounts.tests.factories import TeamFactory
 from alertguardian.tests.live import captured_groups
-from alerts.models import DetectionRule, IntegrationKind
+from alerts.models import DetectionRule, FlightStatus, IntegrationKind
 from alerts.services.integrations import integration_create
 
 SAMPLES = Path(__file__).parent / "samples"
+
+
+@contextmanager
+def leg_locked(key: str) -> Iterator[None]:
+    """Hold the row lock of the leg ``key`` (any team) from another connection until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            list(FlightStatus.objects.select_for_update().filter(key=key))
+            locked.set()
+            release.wait(timeout=30)
+        connections["default"].close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(timeout=10)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=30)
 
 
 def sample(name: str) -> dict[str, Any]:

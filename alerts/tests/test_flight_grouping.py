@@ -1,15 +1,13 @@
 """Group commit of flight-event requests (alerts.services.flight_grouping), on PostgreSQL.
 
-Each test holds one leg's row lock from another connection, so the first request's
-transaction waits while the next requests queue up behind it; then it lets go.
+Each test holds one leg's row lock from another connection (``leg_locked``), so the first
+request's transaction waits while the next requests queue up behind it; then it lets go.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from alerts.models import FlightEvent, FlightStatus
 from alerts.services import flight_grouping
 from alerts.services.flight_grouping import FlightEventsGroupCommit
 from alerts.services.flights import flight_events_ingest
-from alerts.tests.ingest_helpers import ensure_default_rules, flight_event, new_integration
+from alerts.tests.ingest_helpers import ensure_default_rules, flight_event, leg_locked, new_integration
 from audit.models import AuditEntry
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -39,27 +37,6 @@ def events(event_id: str, flight: str) -> list[Any]:
 
 def leg_key(flight: str) -> str:
     return f"{flight}-2013-02-08-EWR"
-
-
-@contextmanager
-def leg_locked(key: str) -> Iterator[None]:
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with transaction.atomic():
-            list(FlightStatus.objects.select_for_update().filter(key=key))
-            locked.set()
-            release.wait(timeout=30)
-        connections["default"].close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert locked.wait(timeout=10)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(timeout=30)
 
 
 class Sender(threading.Thread):
