@@ -8,6 +8,8 @@
 # LEGS      distinct flight legs the events spread over (default 2000 single, 50000 batches)
 # BENCH_DB  PostgreSQL database (default ag_ingest_bench, created and migrated here)
 # REDIS_URL default redis://127.0.0.1:6379/2
+# FRESH_DB  1 = drop and recreate BENCH_DB first (each run adds ~100k events and ~50k legs,
+#           and a bigger database is a slower one)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,6 +31,7 @@ if ! command -v wrk >/dev/null; then
 fi
 test -x .venv/bin/uvicorn || .venv/bin/pip install -q -r requirements.txt
 
+if [ "${FRESH_DB:-0}" = 1 ]; then dropdb -h 127.0.0.1 -U postgres --if-exists "$BENCH_DB"; fi
 psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = '$BENCH_DB'" | grep -q 1 \
   || createdb -h 127.0.0.1 -U postgres "$BENCH_DB"
 .venv/bin/python manage.py migrate --noinput -v0
