@@ -72,7 +72,10 @@ class FlightEventsIngestApi(TokenIngestApi):
             f"fields. A valid list is applied in one transaction. More than {MAX_EVENTS_PER_REQUEST} "
             "events → 400 `too_many_events`; a body over 1 MiB → 413. Unknown fields are ignored. "
             "Unknown token → 404, disabled integration → 401. When the database is busy: 503 with "
-            "`Retry-After` (nothing was applied; retry)."
+            "`Retry-After` (nothing was applied; retry).\n\n"
+            "Requests of one integration that arrive together may be written in one transaction "
+            "(group commit); each still gets its own counts and audit entry, and two requests that "
+            "touch the same flight leg are never written together."
         ),
         request={
             "application/json": {
