@@ -170,6 +170,8 @@ def alerts_raise_many(
     If the INSERT meets an open alert created meanwhile (the unique index), nothing of it
     stays and every alert goes through ``alert_raise`` instead.
     """
+    if not alerts:
+        return []
     keys = {spec.dedup_key for spec in alerts if spec.dedup_key}
     open_keys = set(
         Alert.objects.select_for_update()
