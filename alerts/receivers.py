@@ -24,6 +24,16 @@ def enqueue_unread_counts_publish(sender: Any, alert_id: int, **kwargs: Any) -> 
         logger.exception("could not enqueue unread counts for alert %s", alert_id)
 
 
+def enqueue_unread_counts_publish_many(sender: Any, alert_ids: list[int], **kwargs: Any) -> None:
+    from alerts.tasks import unread_counts_publish_many
+
+    try:
+        unread_counts_publish_many.delay(list(alert_ids))
+    except Exception:
+        logger.exception("could not enqueue unread counts for alerts %s", alert_ids)
+
+
 def connect() -> None:
     for signal in (signals.alert_raised, signals.alert_resolved, signals.alert_reopened):
         signal.connect(enqueue_unread_counts_publish, weak=False)  # connecting twice is a no-op
+    signals.alerts_raised.connect(enqueue_unread_counts_publish_many, weak=False)

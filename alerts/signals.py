@@ -13,6 +13,10 @@ from django.db import transaction
 from django.dispatch import Signal
 
 alert_raised = Signal()  # alert_id
+# alert_ids: alerts raised together (alerts_raise_many, e.g. one flight-event batch), instead
+# of one alert_raised each; every receiver of alert_raised takes this one too, so that a
+# storm of new alerts costs each app one task, not one per alert.
+alerts_raised = Signal()
 alert_updated = Signal()  # alert_id, severity_raised: bool
 alert_acknowledged = Signal()  # alert_id, user_id
 alert_unacknowledged = Signal()  # alert_id, user_id

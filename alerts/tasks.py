@@ -25,3 +25,11 @@ def unread_counts_publish(alert_id: int) -> None:
     from alerts.services.user_state import alert_unread_counts_publish
 
     alert_unread_counts_publish(alert_id=alert_id)
+
+
+@shared_task(name="alerts.unread_counts_publish_many", ignore_result=True)
+def unread_counts_publish_many(alert_ids: list[int]) -> None:
+    """``unread_counts_publish`` for alerts raised together: each user is told once."""
+    from alerts.services.user_state import alerts_unread_counts_publish
+
+    alerts_unread_counts_publish(alert_ids=alert_ids)

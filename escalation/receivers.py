@@ -22,6 +22,12 @@ def on_alert_raised(sender: Any, alert_id: int, **kwargs: Any) -> None:
     start_run.delay(alert_id=alert_id)
 
 
+def on_alerts_raised(sender: Any, alert_ids: list[int], **kwargs: Any) -> None:
+    from escalation.tasks import start_runs
+
+    start_runs.delay(alert_ids=list(alert_ids))
+
+
 def on_alert_updated(sender: Any, alert_id: int, severity_raised: bool = False, **kwargs: Any) -> None:
     # A raised severity may now match a policy (e.g. one for critical alerts only); start is idempotent.
     if severity_raised:
@@ -76,6 +82,7 @@ def connect() -> None:
     from alerts.ops.signals import summary_ready
 
     signals.alert_raised.connect(on_alert_raised, dispatch_uid="escalation.on_alert_raised")
+    signals.alerts_raised.connect(on_alerts_raised, dispatch_uid="escalation.on_alerts_raised")
     signals.alert_updated.connect(on_alert_updated, dispatch_uid="escalation.on_alert_updated")
     signals.alert_acknowledged.connect(on_alert_stopped, dispatch_uid="escalation.on_alert_acknowledged")
     signals.alert_resolved.connect(on_alert_stopped, dispatch_uid="escalation.on_alert_resolved")

@@ -6,9 +6,12 @@ the services check tokens and row states, so a repeat does nothing.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="escalation.wake_runs", ignore_result=True)
@@ -23,6 +26,19 @@ def start_run(alert_id: int) -> None:
     from escalation.services.runs import run_start
 
     run_start(alert_id=alert_id)
+
+
+@shared_task(name="escalation.start_runs", ignore_result=True)
+def start_runs(alert_ids: list[int]) -> None:
+    """``start_run`` for alerts raised together; one alert's failure does not stop the others
+    (the sweeper starts what a failed or lost start left out)."""
+    from escalation.services.runs import run_start
+
+    for alert_id in alert_ids:
+        try:
+            run_start(alert_id=alert_id)
+        except Exception:
+            logger.exception("escalation: could not start the run of alert %s", alert_id)
 
 
 @shared_task(name="escalation.stop_run", ignore_result=True)

@@ -3,7 +3,8 @@
 Connected in ``FallbacksConfig.ready``:
 - ``alerts.signals.alert_raised`` → ``on_alert_raised``: a new flight disruption alert
   notifies affected customers and pre-computes their options (task
-  ``fallbacks.process_disruption``).
+  ``fallbacks.process_disruption``); ``alerts_raised`` (alerts raised together) →
+  ``on_alerts_raised``, the same for each in one task (``fallbacks.process_disruptions``).
 - ``escalation.signals.fallback_requested(alert_id, run_id, mode)`` → ``on_fallback_requested``
   (connected when the escalation app declares it): the escalation fallback step runs
   ``fallbacks_for_alert(alert_id, mode)`` in task ``fallbacks.run_for_alert``.
@@ -23,6 +24,13 @@ def on_alert_raised(sender: Any, alert_id: int, **kwargs: Any) -> None:
     transaction.on_commit(lambda: process_disruption.delay(alert_id=alert_id))
 
 
+def on_alerts_raised(sender: Any, alert_ids: list[int], **kwargs: Any) -> None:
+    from fallbacks.tasks import process_disruptions
+
+    ids = list(alert_ids)
+    transaction.on_commit(lambda: process_disruptions.delay(alert_ids=ids))
+
+
 def on_fallback_requested(
     sender: Any, alert_id: int, mode: str = "suggest", run_id: int | None = None, **kwargs: Any
 ) -> None:
@@ -32,9 +40,10 @@ def on_fallback_requested(
 
 
 def connect() -> None:
-    from alerts.signals import alert_raised
+    from alerts.signals import alert_raised, alerts_raised
 
     alert_raised.connect(on_alert_raised, dispatch_uid="fallbacks.on_alert_raised")
+    alerts_raised.connect(on_alerts_raised, dispatch_uid="fallbacks.on_alerts_raised")
     try:
         escalation_signals = importlib.import_module("escalation.signals")
     except ModuleNotFoundError as exc:

@@ -20,6 +20,21 @@ def process_disruption(alert_id: int) -> dict[str, Any]:
     return result
 
 
+@shared_task(name="fallbacks.process_disruptions", ignore_result=True)
+def process_disruptions(alert_ids: list[int]) -> None:
+    """``process_disruption`` for alerts raised together; one alert's failure does not stop
+    the others."""
+    from fallbacks.services import alert_disruption_process
+
+    for alert_id in alert_ids:
+        try:
+            result = alert_disruption_process(alert_id=alert_id)
+        except Exception:
+            logger.exception("disruption alert %s could not be processed", alert_id)
+        else:
+            logger.info("disruption alert %s processed: %s", alert_id, result)
+
+
 @shared_task(name="fallbacks.run_for_alert", ignore_result=True)
 def run_for_alert(alert_id: int, mode: str, run_id: int | None = None) -> dict[str, Any]:
     from alertguardian.api import InvalidInput

@@ -240,7 +240,7 @@ def _new_alert(
 
 
 def _announce_raised(alerts: list[Alert], *, actor: Actor) -> None:
-    """Timeline, audit, live event and domain signal of newly created alerts."""
+    """Timeline, audit, live event and domain signal (one for all) of newly created alerts."""
     if not alerts:
         return
     AlertEvent.objects.bulk_create(
@@ -272,8 +272,10 @@ def _announce_raised(alerts: list[Alert], *, actor: Actor) -> None:
         ]
     )
     publish_many_on_commit([message for alert in alerts for message in alert_event_messages("alert.created", alert)])
-    for alert in alerts:
-        signals.send_on_commit(signals.alert_raised, alert_id=alert.pk)
+    if len(alerts) == 1:
+        signals.send_on_commit(signals.alert_raised, alert_id=alerts[0].pk)
+    else:
+        signals.send_on_commit(signals.alerts_raised, alert_ids=[alert.pk for alert in alerts])
 
 
 def _open_alert_for_update(*, team_id: int, dedup_key: str) -> Alert | None:

@@ -63,10 +63,18 @@ def alert_unread_counts_publish(*, alert_id: int) -> int:
     """Send the fresh unread count to everyone whose count ``alert_id`` opening or closing
     moves (raise, resolve, reopen). Called by a task after the change committed; returns
     how many users were told, 0 when the alert is gone."""
-    alert = Alert.objects.filter(pk=alert_id).first()
-    if alert is None:
-        return 0
-    audience = alert_unread_audience(alert=alert)
-    for user in audience:
+    return alerts_unread_counts_publish(alert_ids=[alert_id])
+
+
+def alerts_unread_counts_publish(*, alert_ids: list[int]) -> int:
+    """``alert_unread_counts_publish`` for several alerts: everyone in any of their audiences
+    is counted and told once (alerts raised together are mostly one team's)."""
+    audience: dict[int, User] = {}
+    asked: set[tuple[int, int | None]] = set()  # the audience depends on the team and the reporter only
+    for alert in Alert.objects.filter(pk__in=alert_ids):
+        if (alert.team_id, alert.reported_by_id) not in asked:
+            asked.add((alert.team_id, alert.reported_by_id))
+            audience.update((user.pk, user) for user in alert_unread_audience(alert=alert))
+    for user in audience.values():
         publish_unread_count(user.pk, alert_unread_count(user=user))
     return len(audience)

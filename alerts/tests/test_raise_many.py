@@ -27,15 +27,17 @@ def raise_many(team, *specs: NewAlert):
     return alerts_raise_many(team=team, source=AlertSource.FLIGHT_EVENTS, alerts=list(specs))
 
 
-def test_new_alerts_get_their_timeline_audit_live_event_and_signal(django_capture_on_commit_callbacks):
+def test_new_alerts_get_their_timeline_audit_live_event_and_one_signal(django_capture_on_commit_callbacks):
     team = TeamFactory()
-    received = []
-    signals.alert_raised.connect(lambda sender, signal, **kw: received.append(kw), weak=False, dispatch_uid="many")
+    one, together = [], []
+    signals.alert_raised.connect(lambda sender, signal, **kw: one.append(kw), weak=False, dispatch_uid="one")
+    signals.alerts_raised.connect(lambda sender, signal, **kw: together.append(kw), weak=False, dispatch_uid="many")
     try:
         with published_events() as live, django_capture_on_commit_callbacks(execute=True):
             results = raise_many(team, spec("a"), spec("b", severity="critical"))
     finally:
-        signals.alert_raised.disconnect(dispatch_uid="many")
+        signals.alert_raised.disconnect(dispatch_uid="one")
+        signals.alerts_raised.disconnect(dispatch_uid="many")
     assert [result.created for result in results] == [True, True]
     alerts = [result.alert for result in results]
     assert [(a.dedup_key, a.severity, a.source, a.team_id) for a in Alert.objects.order_by("id")] == [
@@ -58,7 +60,8 @@ def test_new_alerts_get_their_timeline_audit_live_event_and_signal(django_captur
         }
     created = [event["alert"]["id"] for _, event in live if event["type"] == "alert.created"]
     assert sorted(set(created)) == sorted(alert.pk for alert in alerts)
-    assert received == [{"alert_id": alert.pk} for alert in alerts]
+    assert together == [{"alert_ids": [alert.pk for alert in alerts]}]  # one signal for the alerts raised together
+    assert one == []
 
 
 def test_new_alerts_are_written_with_a_constant_number_of_queries():

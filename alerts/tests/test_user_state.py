@@ -20,6 +20,7 @@ from alerts.services import (
     alert_undismiss,
     alert_unread_counts_publish,
 )
+from alerts.services.user_state import alerts_unread_counts_publish
 from alerts.tests.factories import AlertFactory
 from alerts.tests.helpers import make_cast, published_events
 from audit.models import AuditEntry
@@ -124,6 +125,16 @@ def test_fan_out_tells_everyone_whose_count_moved(cast, django_capture_on_commit
     assert told == len(expected)
     assert f"user.{inactive.pk}" not in counts
     assert alert_unread_counts_publish(alert_id=987654321) == 0
+
+
+def test_fan_out_for_alerts_raised_together_tells_each_user_once(cast, django_capture_on_commit_callbacks):
+    alerts = [AlertFactory(team=cast.team), AlertFactory(team=cast.team), AlertFactory(team=cast.other_team)]
+    with published_events() as sent, django_capture_on_commit_callbacks(execute=True):
+        told = alerts_unread_counts_publish(alert_ids=[alert.pk for alert in alerts])
+    groups = [group for group, _ in unread_events(sent)]
+    assert len(groups) == len(set(groups)) == told  # nobody twice
+    assert f"user.{cast.agent.pk}" in groups and f"user.{cast.platform_admin.pk}" in groups
+    assert dict(unread_events(sent))[f"user.{cast.agent.pk}"] == 2
 
 
 @pytest.fixture

@@ -269,3 +269,44 @@ def test_an_early_timer_message_changes_nothing(oncall: OnCallTeam) -> None:
     assert runs_wake([(run.pk, run.active_token)]) == {run.pk: "early"}
     run.refresh_from_db()
     assert run.step_seq == 1 and run.swept_at is None
+
+
+def test_alerts_raised_together_are_started_by_one_task(
+    oncall: OnCallTeam, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from alerts.models import AlertSource
+    from alerts.services.lifecycle import NewAlert, alerts_raise_many
+    from escalation import tasks
+
+    enqueued: list[dict[str, list[int]]] = []
+    monkeypatch.setattr(tasks.start_runs, "delay", lambda **kwargs: enqueued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        results = alerts_raise_many(
+            team=oncall.team,
+            source=AlertSource.FLIGHT_EVENTS,
+            alerts=[
+                NewAlert(type="flight_cancelled", severity="critical", title=f"UA{n}", dedup_key=f"k{n}")
+                for n in range(3)
+            ],
+        )
+    assert enqueued == [{"alert_ids": [result.alert.pk for result in results]}]
+
+
+def test_start_runs_starts_each_alert_and_one_failure_does_not_stop_the_others(oncall: OnCallTeam, monkeypatch) -> None:
+    from escalation.services import runs
+    from escalation.tasks import start_runs
+
+    policy_with_steps(oncall.team, notify_on_duty())
+    alerts = [new_alert(oncall.team) for _ in range(3)]
+    real = runs.run_start
+
+    def failing_for_the_second(*, alert_id: int, now: object = None) -> object:
+        if alert_id == alerts[1].pk:
+            raise RuntimeError("boom")
+        return real(alert_id=alert_id)
+
+    monkeypatch.setattr(runs, "run_start", failing_for_the_second)
+    start_runs(alert_ids=[alert.pk for alert in alerts])
+    started = set(EscalationRun.objects.filter(alert__in=alerts).values_list("alert_id", flat=True))
+    assert started == {alerts[0].pk, alerts[2].pk}  # the sweeper starts the second later
+    assert set(Notification.objects.filter(recipient=oncall.first).values_list("alert_id", flat=True)) == started

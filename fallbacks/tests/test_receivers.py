@@ -49,6 +49,35 @@ def test_new_disruption_alert_notifies_customers_and_prepares_options(
     assert client_for(bystander).post(f"/api/v1/bookings/notices/{notice.pk}/read").status_code == 404
 
 
+def test_disruption_alerts_raised_together_each_notify_their_customers(
+    team, customer, inventory, eager_celery, django_capture_on_commit_callbacks
+):
+    from alerts.models import AlertSource
+    from alerts.services.lifecycle import NewAlert, alerts_raise_many
+
+    first, second = flights("JFK", "LAX", service_date=DAY)[0], flights("LGA", "ATL", service_date=DAY)[0]
+    other = customer_of(team)
+    bookings = [book(team, customer, [first]), book(team, other, [second])]
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_raise_many(
+            team=team,
+            source=AlertSource.FLIGHT_EVENTS,
+            alerts=[
+                NewAlert(
+                    type="flight_cancelled",
+                    severity="critical",
+                    title=f"{leg.leg_key} cancelled",
+                    resource=leg.leg_key,
+                    dedup_key=f"flight:{leg.leg_key}:cancelled",
+                )
+                for leg in (first, second)
+            ],
+        )
+    for booking in bookings:
+        assert TripNotice.objects.filter(booking=booking, kind="trip.disrupted").count() == 1
+        assert FallbackOption.objects.filter(booking=booking, status="open").exists()
+
+
 def test_non_flight_alerts_are_ignored(team, customer, inventory, eager_celery, django_capture_on_commit_callbacks):
     from alerts.services import alert_raise
 
