@@ -84,3 +84,7 @@ echo "== replay of 2013-02-08 through the service (a fresh team each run)"
 
 echo "== replay of 2013-02-08 through the HTTP API"
 .venv/bin/python manage.py replay_flights --date 2013-02-08 --via-http "$URL" --token "$(.venv/bin/python bench/ingest/prepare.py)" | tail -2
+
+# No Celery worker runs here: drop the task messages the bench enqueued (escalation starts,
+# fallbacks, unread counts for its alerts) instead of leaving them queued in $REDIS_URL.
+.venv/bin/celery -A alertguardian purge -f >/dev/null 2>&1 || true
