@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -91,18 +92,19 @@ def alert_raise(
     it), refreshes title/message/metadata and counts the occurrence; it never spawns
     a second alert, even under concurrent raises (a partial unique index backs this).
     """
+    fold = partial(
+        _alert_fold,
+        severity=severity,
+        title=title,
+        message=message,
+        metadata=metadata,
+        actor=actor,
+        occurred_at=occurred_at,
+    )
     if dedup_key:
         existing = _open_alert_for_update(team_id=team.pk, dedup_key=dedup_key)
         if existing is not None:
-            return _alert_fold(
-                existing,
-                severity=severity,
-                title=title,
-                message=message,
-                metadata=metadata,
-                actor=actor,
-                occurred_at=occurred_at,
-            )
+            return fold(existing)
     spec = NewAlert(
         type=type,
         severity=severity,
@@ -125,15 +127,7 @@ def alert_raise(
         existing = _open_alert_for_update(team_id=team.pk, dedup_key=dedup_key)
         if existing is None:
             raise
-        return _alert_fold(
-            existing,
-            severity=severity,
-            title=title,
-            message=message,
-            metadata=metadata,
-            actor=actor,
-            occurred_at=occurred_at,
-        )
+        return fold(existing)
     _announce_raised([alert], actor=actor)
     return RaiseResult(alert=alert, created=True)
 

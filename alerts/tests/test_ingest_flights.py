@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -19,7 +18,14 @@ from alerts.ingest_hooks import flight_legs_changed
 from alerts.models import Alert, FlightEvent, FlightStatus
 from alerts.services import integrations as integration_services
 from alerts.services.flights import flight_events_ingest
-from alerts.tests.ingest_helpers import LEG, captured_group, ensure_default_rules, flight_event, new_integration
+from alerts.tests.ingest_helpers import (
+    LEG,
+    captured_group,
+    ensure_default_rules,
+    flight_event,
+    leg_locked,
+    new_integration,
+)
 from audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -193,27 +199,12 @@ def test_a_leg_locked_too_long_answers_503_and_stores_nothing(monkeypatch):
     integration, token = new_integration()
     ingest(integration, flight_event("a"))
     monkeypatch.setattr(integration_services, "INGEST_LOCK_TIMEOUT_MS", 200)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_lock():
-        with transaction.atomic():
-            list(FlightStatus.objects.select_for_update().filter(key=LEG))
-            locked.set()
-            release.wait(timeout=30)
-        connections["default"].close()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
+    with leg_locked(LEG):
         response = APIClient().post(
             f"/api/v1/integrations/{token}/flight-events",
             data=json.dumps(flight_event("b", "cancelled", occurred_at="2013-02-08T03:00:00-05:00")),
             content_type="application/json",
         )
-    finally:
-        release.set()
-        holder.join()
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert response.json()["code"] == "unavailable"
