@@ -247,16 +247,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Bodies above this are refused with 413 before parsing (see alertguardian.middleware).
 # Threads per server process that run requests (middleware + view), each with its own
 # persistent database connection (see alertguardian.asgi_http).
 HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "8"))
-MAX_REQUEST_BODY_BYTES = 1024 * 1024
 # Flight-event requests that arrive while one is being written join the next transaction,
 # up to this many events; bigger requests run alone (alerts.services.flight_grouping).
 # Off: one transaction per request.
 FLIGHT_EVENTS_GROUP_COMMIT = env_bool("FLIGHT_EVENTS_GROUP_COMMIT", True)
 FLIGHT_EVENTS_GROUP_MAX_EVENTS = int(os.environ.get("FLIGHT_EVENTS_GROUP_MAX_EVENTS", "100"))
+
+# Bodies above this are refused with 413 before parsing (see alertguardian.middleware).
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # Failed logins: after this many failures within the window, 429 per account and per IP.
