@@ -14,9 +14,11 @@ from django.dispatch import Signal
 
 alert_raised = Signal()  # alert_id
 # alert_ids: alerts raised together (alerts_raise_many, e.g. one flight-event batch), instead
-# of one alert_raised each; every receiver of alert_raised takes this one too, so that a
-# storm of new alerts costs each app one task, not one per alert.
+# of one alert_raised each; every receiver of alert_raised takes this one too, and enqueues
+# its work in chunks (``in_chunks``): one task per ALERTS_PER_TASK alerts, not one per alert,
+# while a storm of hundreds still spreads over the workers.
 alerts_raised = Signal()
+ALERTS_PER_TASK = 20
 alert_updated = Signal()  # alert_id, severity_raised: bool
 alert_acknowledged = Signal()  # alert_id, user_id
 alert_unacknowledged = Signal()  # alert_id, user_id
@@ -24,6 +26,11 @@ alert_resolved = Signal()  # alert_id, user_id (None when resolved by an integra
 alert_reopened = Signal()  # alert_id, user_id
 alert_assigned = Signal()  # alert_id, assignee_id
 alert_broadcast = Signal()  # alert_id, team_id (also raised: alert_raised is sent for the same alert)
+
+
+def in_chunks(alert_ids: list[int], size: int = ALERTS_PER_TASK) -> list[list[int]]:
+    """``alerts_raised``'s ids, cut into the lists one task each should take."""
+    return [list(alert_ids[start : start + size]) for start in range(0, len(alert_ids), size)]
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -23,9 +23,11 @@ def on_alert_raised(sender: Any, alert_id: int, **kwargs: Any) -> None:
 
 
 def on_alerts_raised(sender: Any, alert_ids: list[int], **kwargs: Any) -> None:
+    from alerts.signals import in_chunks
     from escalation.tasks import start_runs
 
-    start_runs.delay(alert_ids=list(alert_ids))
+    for chunk in in_chunks(alert_ids):
+        start_runs.delay(alert_ids=chunk)
 
 
 def on_alert_updated(sender: Any, alert_id: int, severity_raised: bool = False, **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ Connected in ``FallbacksConfig.ready``:
 - ``alerts.signals.alert_raised`` → ``on_alert_raised``: a new flight disruption alert
   notifies affected customers and pre-computes their options (task
   ``fallbacks.process_disruption``); ``alerts_raised`` (alerts raised together) →
-  ``on_alerts_raised``, the same for each in one task (``fallbacks.process_disruptions``).
+  ``on_alerts_raised``, the same in tasks of up to 20 alerts (``fallbacks.process_disruptions``).
 - ``escalation.signals.fallback_requested(alert_id, run_id, mode)`` → ``on_fallback_requested``
   (connected when the escalation app declares it): the escalation fallback step runs
   ``fallbacks_for_alert(alert_id, mode)`` in task ``fallbacks.run_for_alert``.
@@ -13,6 +13,7 @@ Connected in ``FallbacksConfig.ready``:
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -25,10 +26,11 @@ def on_alert_raised(sender: Any, alert_id: int, **kwargs: Any) -> None:
 
 
 def on_alerts_raised(sender: Any, alert_ids: list[int], **kwargs: Any) -> None:
+    from alerts.signals import in_chunks
     from fallbacks.tasks import process_disruptions
 
-    ids = list(alert_ids)
-    transaction.on_commit(lambda: process_disruptions.delay(alert_ids=ids))
+    for chunk in in_chunks(alert_ids):
+        transaction.on_commit(partial(process_disruptions.delay, alert_ids=chunk))
 
 
 def on_fallback_requested(

@@ -292,6 +292,18 @@ def test_alerts_raised_together_are_started_by_one_task(
     assert enqueued == [{"alert_ids": [result.alert.pk for result in results]}]
 
 
+def test_a_storm_of_alerts_is_started_in_chunks_that_spread_over_the_workers(oncall: OnCallTeam, monkeypatch) -> None:
+    from alerts import signals
+    from escalation import tasks
+
+    enqueued: list[list[int]] = []
+    monkeypatch.setattr(tasks.start_runs, "delay", lambda alert_ids: enqueued.append(alert_ids))
+    ids = list(range(1, 2 * signals.ALERTS_PER_TASK + 2))
+    signals.alerts_raised.send(sender=None, alert_ids=ids)
+    assert [len(chunk) for chunk in enqueued] == [signals.ALERTS_PER_TASK, signals.ALERTS_PER_TASK, 1]
+    assert [alert_id for chunk in enqueued for alert_id in chunk] == ids
+
+
 def test_start_runs_starts_each_alert_and_one_failure_does_not_stop_the_others(oncall: OnCallTeam, monkeypatch) -> None:
     from escalation.services import runs
     from escalation.tasks import start_runs
