@@ -1,8 +1,9 @@
 """Flight events through the production server: uvicorn, SyncStackASGIHandler, group commit.
 
 One uvicorn worker serves this test's PostgreSQL database. A leg's row lock, held from
-here, keeps the first request's transaction waiting while the others arrive, so the rest
-are written by group commit; every request still gets its own answer and audit entry.
+here, keeps the first request's transaction waiting (seen in pg_stat_activity) while the
+others arrive and queue, so the rest are written by group commit; every request still gets
+its own answer and audit entry.
 """
 
 from __future__ import annotations
@@ -68,6 +69,29 @@ def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return response.status, json.loads(response.read())
 
 
+def backends(*, waiting_on_a_lock: bool = False, idle_after_token_lookup: bool = False) -> int:
+    """The server's connections to this test database in the given state (pg_stat_activity)."""
+    condition = (
+        "wait_event_type = 'Lock'"
+        if waiting_on_a_lock
+        else "state = 'idle' AND query LIKE '%%alerts_integration%%token_hash%%'"
+    )
+    assert waiting_on_a_lock != idle_after_token_lookup
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "  # noqa: S608 (one of two constant conditions)
+            f"WHERE datname = current_database() AND pid <> pg_backend_pid() AND {condition}"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def wait_until(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_concurrent_single_events_are_grouped_and_each_answered(server_url):
     ensure_default_rules()
     integration, token = new_integration()
@@ -81,14 +105,18 @@ def test_concurrent_single_events_are_grouped_and_each_answered(server_url):
         for n in range(REQUESTS)
     ]
     with ThreadPoolExecutor(max_workers=REQUESTS) as pool, leg_locked(leg):
-        answers = [pool.submit(post, endpoint, body) for body in bodies]  # the first (UA1) waits for the lock
-        time.sleep(1)  # the others arrive and queue behind its transaction
+        answers = [pool.submit(post, endpoint, bodies[0])]  # UA1: its transaction waits for the lock
+        wait_until(lambda: backends(waiting_on_a_lock=True) == 1)
+        answers += [pool.submit(post, endpoint, body) for body in bodies[1:]]
+        # Each of the others looks its token up on its own connection, then queues for the
+        # next transaction without touching the database again.
+        wait_until(lambda: backends(idle_after_token_lookup=True) == REQUESTS - 1)
     results = [answer.result(timeout=30) for answer in answers]
     assert {status for status, _ in results} == {200}
     assert all((body["accepted"], body["legs_updated"], body["duplicates"]) == (1, 1, 0) for _, body in results)
     stored = FlightEvent.objects.filter(integration=integration).exclude(event_id="seed")
     assert stored.count() == REQUESTS
     transactions = stored.values("received_at").distinct().count()
-    assert transactions < REQUESTS  # some requests shared a transaction
+    assert transactions == 2  # UA1's own, then one for the eleven that queued behind it
     entries = AuditEntry.objects.filter(action="flight_events.ingested", target_id=str(integration.pk))
     assert entries.count() == REQUESTS + 1  # one per request, grouped or not
