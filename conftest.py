@@ -81,9 +81,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def _isolated_cache() -> Iterator[None]:
     from django.core.cache import cache
 
+    from alertguardian.memo import clear_all_memos
+
     cache.clear()
+    clear_all_memos()  # a rolled-back test's rules must not reach the next test
     yield
     cache.clear()
+    clear_all_memos()
 
 
 @pytest.fixture(autouse=True)

@@ -255,6 +255,11 @@ HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "8"))
 # Off: one transaction per request.
 FLIGHT_EVENTS_GROUP_COMMIT = env_bool("FLIGHT_EVENTS_GROUP_COMMIT", True)
 FLIGHT_EVENTS_GROUP_MAX_EVENTS = int(os.environ.get("FLIGHT_EVENTS_GROUP_MAX_EVENTS", "100"))
+# What every ingest reads (integration tokens, detection rules, event rules) is memoized
+# per process for this many seconds: an edit (a revoked token too) takes effect at once in
+# the process that made it and within this time in the others (alertguardian.memo).
+# 0: read them from the database every time.
+CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "1"))
 
 # Bodies above this are refused with 413 before parsing (see alertguardian.middleware).
 MAX_REQUEST_BODY_BYTES = 1024 * 1024

@@ -13,19 +13,34 @@ from accounts import capabilities as caps
 from accounts.models import User
 from accounts.selectors import team_ids_with_capability
 from alertguardian.api import Forbidden, NotFound
+from alertguardian.memo import ProcessMemo
 from alerts.ingest_exceptions import IntegrationDisabled
 from alerts.models import DetectionRule, FlightStatus, Integration
 from alerts.services.integrations import token_hash
 
+_integrations_by_token: ProcessMemo[Integration | None] = ProcessMemo("integrations_by_token")
+_integrations_by_token.clear_on_change(Integration)
+
+
+def _integration_load(hashed: str) -> Integration | None:
+    # No join, no ORDER BY: the team loads lazily, only when an alert is raised.
+    try:
+        return Integration.objects.get(token_hash=hashed)
+    except Integration.DoesNotExist:
+        return None
+
 
 def integration_for_token(*, token: str, kind: str) -> Integration:
-    """The active integration of ``kind`` behind ``token``: unknown → 404, disabled → 401."""
-    # No join, no ORDER BY: this runs on every ingest request. The team loads lazily,
-    # only when an alert is raised.
-    try:
-        integration = Integration.objects.get(token_hash=token_hash(token))
-    except Integration.DoesNotExist:
-        integration = None
+    """The active integration of ``kind`` behind ``token``: unknown → 404, disabled → 401.
+
+    Runs on every ingest request, so found integrations are memoized per process
+    (``alertguardian.memo``; treat the result as read-only). Unknown tokens are not: a
+    stream of made-up tokens must not grow the memo.
+    """
+    hashed = token_hash(token)
+    integration = _integrations_by_token.get(
+        hashed, lambda: _integration_load(hashed), keep_if=lambda found: found is not None
+    )
     if integration is None or integration.kind != kind:
         raise NotFound("Unknown integration token.", code="unknown_integration")
     if not integration.is_active:

@@ -16,15 +16,27 @@ from audit.models import AuditEntry
 _CHAIN_LOCK_KEY = 0x41_55_44_49_54  # "AUDIT"
 
 
-def _lock_chain() -> None:
-    """Serialize appends so each entry links to the true previous one.
+def _lock_chain_and_read_head() -> str:
+    """Serialize appends so each entry links to the true previous one; return that one's hash.
 
-    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback.
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback), then the
+    head, sent together as one round trip (this runs in every ingest transaction). In READ
+    COMMITTED each statement of a multi-statement query takes its own snapshot, so the head
+    is read after the lock is held and sees the previous holder's committed entries.
     SQLite: every write transaction already holds the database lock (IMMEDIATE mode).
     """
     if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(AuditEntry._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock(%s); SELECT hash FROM {table} ORDER BY id DESC LIMIT 1",  # noqa: S608
+                [_CHAIN_LOCK_KEY],
+            )
+            cursor.nextset()
+            row = cursor.fetchone()
+    else:
+        row = AuditEntry.objects.order_by("-id").values_list("hash").first()
+    return row[0] if row else GENESIS_HASH
 
 
 def _describe_target(target: Any) -> tuple[str, str, int | None]:
@@ -90,8 +102,7 @@ def audit_record_many(records: list[AuditRecord]) -> list[AuditEntry]:
         return []
     # No savepoint of its own (2 round trips): a failed append fails the caller's transaction.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+        previous = _lock_chain_and_read_head()
         now = timezone.now()
         entries = []
         for record in records:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Team, User
 from accounts.selectors import team_staff
 from alertguardian.api import InvalidInput
+from alertguardian.memo import ProcessMemo
 from alerts.models import Alert
 from alerts.ops.checks import PAYMENT_FAILED, payment_failed_raise
 from alerts.ops.models import AlertRule, AlertRuleKind, SlaPolicy, TeamOpsSettings
@@ -289,13 +290,26 @@ def ops_event_received(*, team: Team, event_type: str, data: Mapping[str, Any], 
     return ops_events_received(team_id=team.pk, events=[(event_type, data)], source=source)[0]
 
 
+_team_event_rules: ProcessMemo[list[AlertRule]] = ProcessMemo("event_rules")
+_team_event_rules.clear_on_change(AlertRule)
+
+
+def _event_rules(team_id: int) -> list[AlertRule]:
+    """The team's enabled event rules, memoized per process (``alertguardian.memo``): every
+    ingest asks. Treat them as read-only."""
+    return _team_event_rules.get(
+        team_id,
+        lambda: list(
+            AlertRule.objects.filter(team_id=team_id, kind=AlertRuleKind.EVENT, enabled=True).only("pk", "definition")
+        ),
+    )
+
+
 def ops_events_received(
     *, team_id: int, events: Sequence[tuple[str, Mapping[str, Any]]], source: str
 ) -> list[EventMatch]:
-    """``ops_event_received`` for a batch (one rules query for the whole batch)."""
-    rules = list(
-        AlertRule.objects.filter(team_id=team_id, kind=AlertRuleKind.EVENT, enabled=True).only("pk", "definition")
-    )
+    """``ops_event_received`` for a batch (one rules lookup for the whole batch)."""
+    rules = _event_rules(team_id)
     outcomes: list[EventMatch] = []
     for event_type, data in events:
         if not rules and event_type != PAYMENT_FAILED:

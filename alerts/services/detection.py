@@ -15,6 +15,7 @@ from datetime import date
 
 from django.db.models import Q
 
+from alertguardian.memo import ProcessMemo
 from alerts.models import SEVERITY_RANK, DetectionCondition, DetectionRule, FlightLegStatus
 
 # Alert kinds, each with its own dedup key ``flight:<leg>:<kind>`` and alert type.
@@ -78,9 +79,19 @@ def effective_rules(rules: Iterable[DetectionRule], *, team_id: int) -> dict[str
     return {**global_rules, **team_rules}
 
 
+_team_rules: ProcessMemo[dict[str, list[DetectionRule]]] = ProcessMemo("detection_rules")
+_team_rules.clear_on_change(DetectionRule)
+
+
 def rules_for_team(team_id: int) -> dict[str, list[DetectionRule]]:
-    rules = DetectionRule.objects.filter(Q(team_id=team_id) | Q(team__isnull=True), enabled=True)
-    return effective_rules(rules, team_id=team_id)
+    """The team's effective rules, memoized per process (``alertguardian.memo``): every
+    flight-event transaction asks. Treat the result as read-only."""
+
+    def load() -> dict[str, list[DetectionRule]]:
+        rules = DetectionRule.objects.filter(Q(team_id=team_id) | Q(team__isnull=True), enabled=True)
+        return effective_rules(rules, team_id=team_id)
+
+    return _team_rules.get(team_id, load)
 
 
 def _strongest(rules: list[DetectionRule]) -> DetectionRule | None:

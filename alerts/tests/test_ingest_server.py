@@ -41,6 +41,9 @@ def server_url() -> Iterator[str]:
         "DATABASE_URL": database_url(connection.settings_dict, connection.settings_dict["NAME"]),
         "REDIS_URL": settings.REDIS_URL or "",
         "HTTP_THREADS": "16",
+        # Each request looks its token up in the database (not in the process's memo), which
+        # is how the test sees from outside that a request has arrived and is about to queue.
+        "CONFIG_CACHE_SECONDS": "0",
     }
     command = [sys.executable, "-m", "uvicorn", "alertguardian.asgi:application", "--port", str(port), "--workers", "1"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
