@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import Field
 
@@ -40,7 +41,7 @@ def rows_source(fields: Sequence[Field[Any, Any]], rows: Sequence[Sequence[Any]]
             }
             for row in rows
         ]
-        return _json_rows_select(tuple(fields)), [json.dumps(document, default=_iso)]
+        return _json_rows_select(tuple(fields)), [_json_document(document)]
     # SQLite names VALUES columns column1, column2, …; ``WHERE true`` lets an upsert follow.
     names = ", ".join(f"column{i} AS {quote(column_name(field))}" for i, field in enumerate(fields, start=1))
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -62,6 +63,16 @@ def _json_rows_select(fields: tuple[Field[Any, Any], ...]) -> str:
 
 def column_name(field: Field[Any, Any]) -> str:
     return field.column or field.name  # concrete fields always have a column; typed as optional
+
+
+def _json_document(document: list[dict[str, Any]]) -> str:
+    """orjson writes datetimes (RFC 3339, like ``isoformat``) and dates itself, in C. It
+    refuses integers beyond 64 bits, which a sender's free-form JSON may hold: those
+    documents take the standard library's way."""
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:
+        return json.dumps(document, default=_iso)
 
 
 def _iso(value: Any) -> str:

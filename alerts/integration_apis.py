@@ -190,7 +190,10 @@ class IntegrationRotateApi(APIView):
 class IntegrationRevokeApi(APIView):
     @extend_schema(
         operation_id="integrations_revoke",
-        description="Disable for good: the token answers 401 from now on.",
+        description=(
+            "Disable for good: the token answers 401 from now on (in every server process within "
+            "`CONFIG_CACHE_SECONDS`, 1 s by default)."
+        ),
         request=None,
         responses=IntegrationOutput,
         tags=["integrations"],

@@ -135,7 +135,7 @@ def flight_events_ingest_many(*, integration: Integration, requests: list[list[F
                 events=[(event.event_type, event.raw) for event in new_events],
                 source=IntegrationKind.FLIGHT_EVENTS,
             )
-        changes, applied = _apply_events(legs=legs, events=new_events)
+        changes, applied = _apply_events(legs=legs, events=new_events, now=timezone.now())
         for event in new_events:
             if event.event_id not in applied:
                 owner[event.event_id].late += 1
@@ -284,7 +284,9 @@ class LegChange:
         }
 
 
-def _apply_events(*, legs: dict[str, FlightStatus], events: list[FlightEventIn]) -> tuple[list[LegChange], set[str]]:
+def _apply_events(
+    *, legs: dict[str, FlightStatus], events: list[FlightEventIn], now: datetime
+) -> tuple[list[LegChange], set[str]]:
     by_leg: dict[str, list[FlightEventIn]] = defaultdict(list)
     for event in events:
         by_leg[event.leg_key].append(event)
@@ -296,7 +298,7 @@ def _apply_events(*, legs: dict[str, FlightStatus], events: list[FlightEventIn])
         for event in sorted(by_leg[key], key=lambda e: e.occurred_at):
             if leg.last_event_at is not None and event.occurred_at <= leg.last_event_at:
                 continue  # late: stored, changes nothing
-            _apply(leg, event)
+            _apply(leg, event, now)
             change.event_types.add(event.event_type)
             change.event_ids.append(event.event_id)
             applied.add(event.event_id)
@@ -306,7 +308,7 @@ def _apply_events(*, legs: dict[str, FlightStatus], events: list[FlightEventIn])
     return changes, applied
 
 
-def _apply(leg: FlightStatus, event: FlightEventIn) -> None:
+def _apply(leg: FlightStatus, event: FlightEventIn, now: datetime) -> None:
     leg.carrier = event.carrier
     leg.destination = event.destination
     leg.scheduled_departure = event.scheduled_departure
@@ -319,7 +321,7 @@ def _apply(leg: FlightStatus, event: FlightEventIn) -> None:
     leg.status = _next_status(leg, event.event_type)
     leg.last_event_at = event.occurred_at
     leg.last_event_type = event.event_type
-    leg.updated_at = timezone.now()
+    leg.updated_at = now
 
 
 def computed_delay(leg: FlightStatus) -> int | None:
@@ -359,17 +361,23 @@ def _react(*, integration: Integration, changes: list[LegChange], results: dict[
     """Detection and the alert side effects of the changed legs."""
     rules = rules_for_team(integration.team_id)
     wanted: set[str] = set()
+    # Only the legs that may have an alert are locked: a batch's hundreds of quiet legs
+    # would make a long IN list (escaped into the statement text) that matches nothing.
+    wanted_legs: set[str] = set()
     for change in changes:
         assert change.after is not None
         change.findings = detect(rules=rules, before=change.before, after=change.after, event_types=change.event_types)
-        wanted.update(dedup_key(change.leg.key, f.kind) for f in change.findings if f.rule.creates_alert)
+        keys = {dedup_key(change.leg.key, f.kind) for f in change.findings if f.rule.creates_alert}
         if FlightEventType.REINSTATED in change.event_types:
-            wanted.add(dedup_key(change.leg.key, KIND_CANCELLED))
+            keys.add(dedup_key(change.leg.key, KIND_CANCELLED))
         if change.event_types & {FlightEventType.DEPARTED, FlightEventType.ARRIVED}:
-            wanted.add(dedup_key(change.leg.key, KIND_DELAY))
+            keys.add(dedup_key(change.leg.key, KIND_DELAY))
+        if keys:
+            wanted |= keys
+            wanted_legs.add(change.leg.key)
     if not wanted:
         return
-    latest = _lock_alerts(team_id=integration.team_id, legs=[c.leg.key for c in changes], dedup_keys=wanted)
+    latest = _lock_alerts(team_id=integration.team_id, legs=sorted(wanted_legs), dedup_keys=wanted)
     actor = integration_actor(integration)
     raising = [change.leg.key for change in changes if any(f.rule.creates_alert for f in change.findings)]
     bookings = affected_bookings_counts(team_id=integration.team_id, leg_keys=raising)

@@ -95,6 +95,15 @@ def test_stored_events_and_legs_keep_every_value_exactly():
     assert state.last_event_at == stored.occurred_at
 
 
+def test_a_payload_with_an_integer_beyond_64_bits_is_stored_exactly():
+    """The fast JSON encoder (orjson) refuses such integers; the standard library's takes over."""
+    integration, _ = new_integration()
+    ingest(integration, flight_event("big", "delayed", delay_minutes=5, extra={"id": 2**70, "ratio": 0.25}))
+    stored = FlightEvent.objects.get(integration=integration)
+    assert stored.payload["extra"] == {"id": 2**70, "ratio": 0.25}
+    assert leg(integration).delay_minutes == 5
+
+
 def test_delay_minutes_is_used_when_no_times_are_given():
     integration, _ = new_integration()
     ingest(integration, flight_event("d", "delayed", delay_minutes=30))
