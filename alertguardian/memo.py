@@ -13,7 +13,9 @@ How fresh a read is:
   token too: like an API gateway's key cache, revocation is not instant everywhere);
 - ``seconds`` = 0 turns memoizing off (every read goes to the database).
 
-A load that started before a clear is not kept (it may have read the old rows).
+A load that started before a clear is not kept (it may have read the old rows). One gap:
+a transaction that edits a row, reads it through the memo and then rolls back leaves what
+it read for up to ``seconds`` (Django has no rollback hook); no service does that.
 """
 
 from __future__ import annotations

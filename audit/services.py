@@ -22,7 +22,9 @@ def _lock_chain_and_read_head() -> str:
     PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback), then the
     head, sent together as one round trip (this runs in every ingest transaction). In READ
     COMMITTED each statement of a multi-statement query takes its own snapshot, so the head
-    is read after the lock is held and sees the previous holder's committed entries.
+    is read after the lock is held and sees the previous holder's committed entries
+    (``test_concurrent_appends_keep_one_unbroken_chain``). Two statements in one call need
+    Django's default client-side parameter binding (not the ``server_side_binding`` option).
     SQLite: every write transaction already holds the database lock (IMMEDIATE mode).
     """
     if connection.vendor == "postgresql":

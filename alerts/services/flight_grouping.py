@@ -1,8 +1,8 @@
 """Group commit for flight-event requests served by one process.
 
 A request with one event spends most of its time on the fixed cost of a transaction: about
-ten round trips (lock timeout, legs, events, rules, audit chain lock and head, commit) whatever
-the number of events (docs/benchmarks.md, "Ingestion"). So requests that arrive while a
+eight round trips (lock timeout, legs, events, leg update, audit chain lock and head, audit
+entry, commit) whatever the number of events (docs/benchmarks.md, "Ingestion"). So requests that arrive while a
 transaction is running wait for it to finish, then the next one takes all of them together
 (``flight_events_ingest_many``): under load the transactions grow and their number per
 event falls; alone, a request runs at once and waits for nobody.

@@ -170,6 +170,8 @@ def integration_touch(*, integration: Integration) -> None:
     now = timezone.now()
     if integration.last_event_at and (now - integration.last_event_at).total_seconds() < 60:
         return
+    # The instance may be the process's memoized one (alerts.ingest_selectors): marking it is
+    # harmless, it is what the row will say after commit.
     integration.last_event_at = now
     stale = now - timedelta(seconds=60)
     recent = Q(last_event_at__isnull=True) | Q(last_event_at__lt=stale)
