@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +23,58 @@ SAMPLES = Path(__file__).parent / "samples"
 
 
 @contextmanager
-def leg_locked(key: str) -> Iterator[None]:
-    """Hold the row lock of the leg ``key`` (any team) from another connection until the block ends."""
-    locked, release = threading.Event(), threading.Event()
+def held_open_elsewhere(work: Callable[[], object]) -> Iterator[threading.Event]:
+    """Run ``work`` in a transaction on another connection and keep that transaction open
+    (its locks held, its rows uncommitted) until the block ends or the yielded event is set."""
+    done, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with transaction.atomic():
-            list(FlightStatus.objects.select_for_update().filter(key=key))
-            locked.set()
-            release.wait(timeout=30)
-        connections["default"].close()
+        try:
+            with transaction.atomic():
+                work()
+                done.set()
+                release.wait(timeout=30)
+        finally:
+            connections["default"].close()
 
     holder = threading.Thread(target=hold)
     holder.start()
-    assert locked.wait(timeout=10)
+    assert done.wait(timeout=10)
     try:
-        yield
+        yield release
     finally:
         release.set()
         holder.join(timeout=30)
+
+
+def leg_locked(key: str) -> AbstractContextManager[threading.Event]:
+    """Hold the row lock of the leg ``key`` (any team) from another connection until the block ends."""
+    return held_open_elsewhere(lambda: list(FlightStatus.objects.select_for_update().filter(key=key)))
+
+
+def when_a_connection_waits_on_a_lock(then: Callable[[], object]) -> threading.Thread:
+    """Call ``then`` (from a thread with its own connection) once some connection to this
+    database waits on a lock (PostgreSQL's pg_stat_activity): no guessed sleep."""
+
+    def watch() -> None:
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with connections["default"].cursor() as cursor:
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                time.sleep(0.01)
+        finally:
+            connections["default"].close()
+            then()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher
 
 
 def sample(name: str) -> dict[str, Any]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import TeamFactory
@@ -14,7 +13,7 @@ from alerts.models import Alert, AlertEvent, IntegrationKind
 from alerts.services import alert_resolve
 from alerts.services import integrations as integration_services
 from alerts.services.integrations import integration_revoke
-from alerts.tests.ingest_helpers import new_integration, sample
+from alerts.tests.ingest_helpers import held_open_elsewhere, new_integration, sample
 
 pytestmark = pytest.mark.django_db
 
@@ -202,24 +201,8 @@ def test_a_locked_database_pushes_back_with_503(monkeypatch):
     integration, token = new_integration(kind=IntegrationKind.ALERTMANAGER)
     ok(post(token, FIRING))
     monkeypatch.setattr(integration_services, "INGEST_LOCK_TIMEOUT_MS", 200)
-    locked = threading.Event()
-    release = threading.Event()
-
-    def hold_lock():
-        with transaction.atomic():
-            list(Alert.objects.select_for_update().filter(integration=integration))
-            locked.set()
-            release.wait(timeout=30)
-        connections["default"].close()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    try:
-        assert locked.wait(timeout=10)
+    with held_open_elsewhere(lambda: list(Alert.objects.select_for_update().filter(integration=integration))):
         response = post(token, RESOLVED)
-    finally:
-        release.set()
-        holder.join()
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert Alert.objects.filter(status="triggered").count() == 3

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import TeamFactory
@@ -14,6 +12,7 @@ from alerts.models import Alert, AlertEvent, AlertSource
 from alerts.services import alert_raise
 from alerts.services.lifecycle import NewAlert, alerts_raise_many
 from alerts.tests.helpers import published_events
+from alerts.tests.ingest_helpers import held_open_elsewhere, when_a_connection_waits_on_a_lock
 from audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -96,22 +95,15 @@ def test_an_alert_created_meanwhile_is_folded_into_not_duplicated():
     INSERT waits on the unique index, fails when it commits, and every alert goes through
     alert_raise, which folds into the winner."""
     team = TeamFactory()
-    inserted, release = threading.Event(), threading.Event()
 
-    def other_transaction() -> None:
-        with transaction.atomic():
-            alert_raise(team=team, type="flight_cancelled", severity="medium", title="theirs", dedup_key="race")
-            inserted.set()
-            release.wait(timeout=30)
-        connections["default"].close()
+    def theirs() -> None:
+        alert_raise(team=team, type="flight_cancelled", severity="medium", title="theirs", dedup_key="race")
 
-    other = threading.Thread(target=other_transaction)
-    other.start()
-    assert inserted.wait(timeout=10)
-    timer = threading.Timer(0.5, release.set)  # commit the other insert while ours waits on the index
-    timer.start()
-    results = raise_many(team, spec("race", severity="critical"), spec("solo"))
-    other.join(timeout=30)
+    with held_open_elsewhere(theirs) as release:
+        # Commit theirs once our INSERT waits on the unique index.
+        watcher = when_a_connection_waits_on_a_lock(release.set)
+        results = raise_many(team, spec("race", severity="critical"), spec("solo"))
+        watcher.join(timeout=30)
     assert [result.created for result in results] == [False, True]
     race = Alert.objects.get(dedup_key="race")
     assert (race.title, race.severity, race.occurrences) == ("race cancelled", "critical", 2)
